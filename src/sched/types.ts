@@ -1,0 +1,54 @@
+// The scheduler interface shared by the 13 IPVS schedulers and the virtual server table.
+// Pure: schedulers never read a clock; time (ms, monotonic) comes in with each pick.
+
+/** What a scheduler sees of a destination (real server). Owned and mutated by the ipvs table. */
+export interface SchedDest {
+  /** Stable identity within the service (never reused while the service lives). */
+  readonly id: number;
+  /** Canonical address text (IPv4 dotted quad or RFC 5952 IPv6) and port; used by mh/lblc. */
+  readonly addr: string;
+  readonly port: number;
+  /** 0..65535; 0 = quiescent (never chosen for new connections). */
+  weight: number;
+  /** Connection counters maintained by the table with the kernel's active/inactive rule. */
+  activeConns: number;
+  inactiveConns: number;
+  /** IP_VS_DEST_F_OVERLOAD, maintained by the table from u_threshold/l_threshold. */
+  overloaded: boolean;
+}
+
+/** The packet fields schedulers may hash. Reused by the caller across picks (no allocation). */
+export interface PacketKey {
+  family: 4 | 6;
+  saddr: string;
+  daddr: string;
+  /** fold(addr): IPv4 as a host-order u32; IPv6 as the XOR of its four big-endian 32-bit words. */
+  saddrFold: number;
+  daddrFold: number;
+  sport: number;
+  dport: number;
+}
+
+/** Scheduler flags (ipvsadm -b / keepalived lvs_sched flags). */
+export interface SchedFlags {
+  /** sh-fallback / mh-fallback */
+  fallback: boolean;
+  /** sh-port / mh-port */
+  port: boolean;
+}
+
+export interface Scheduler {
+  readonly name: SchedulerName;
+  /**
+   * Called whenever the destination list, a weight or a flag changes. `dests` is in kernel list
+   * order (see schedulers.md §0); the array may be retained and read on later picks.
+   */
+  update(dests: readonly SchedDest[]): void;
+  /** Pick a destination for a new connection, or null ("no destination available"). */
+  pick(key: PacketKey, nowMs: number): SchedDest | null;
+}
+
+export const SCHEDULER_NAMES = [
+  'rr', 'wrr', 'lc', 'wlc', 'sed', 'nq', 'lblc', 'lblcr', 'sh', 'dh', 'fo', 'ovf', 'mh',
+] as const;
+export type SchedulerName = (typeof SCHEDULER_NAMES)[number];
