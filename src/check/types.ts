@@ -231,8 +231,10 @@ export interface CheckResult {
   ok: boolean;
   /** Short machine-friendly reason: 'ok', 'ECONNREFUSED', 'timeout', 'status 503', ... */
   reason: string;
-  /** Dynamic weight reported by MISC (misc_dynamic) or FILE (dynamic) checkers. */
+  /** MISC misc_dynamic: the absolute weight asked for (exit status - 2). */
   weight?: number;
+  /** FILE: the amount added to the real server's weight (value read x weight). */
+  weightDelta?: number;
   tookMs: number;
 }
 

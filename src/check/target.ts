@@ -1,0 +1,33 @@
+// Where a network checker connects: the checker's connect_ip/connect_port, else the real
+// server's; and from where (bindto, bind_port, bind_if as the IPv6 scope). Pure.
+import type { CheckConnect } from './types.js';
+
+export interface CheckTarget {
+  /** Real server address and port (the defaults). */
+  addr: string;
+  port: number;
+  /** virtualhost inherited from the real server or virtual server (HTTP). */
+  virtualhost?: string;
+}
+
+export interface Endpoint {
+  host: string;
+  port: number;
+  localAddress?: string;
+  localPort?: number;
+  family: 4 | 6;
+}
+
+export function connectEndpoint(spec: CheckConnect, target: CheckTarget): Endpoint {
+  const host = spec.connectIp ?? target.addr;
+  const family = host.includes(':') ? 6 : 4;
+  // a link-local source needs its interface as the scope id
+  const localAddress =
+    spec.bindTo && spec.bindIf && spec.bindTo.toLowerCase().startsWith('fe80') ? `${spec.bindTo}%${spec.bindIf}` : spec.bindTo;
+  return { host, port: spec.connectPort ?? target.port, localAddress, localPort: spec.bindPort, family };
+}
+
+/** Milliseconds since `start` (a performance.now() value), rounded. */
+export function since(start: number): number {
+  return Math.round(performance.now() - start);
+}
