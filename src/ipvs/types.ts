@@ -46,6 +46,15 @@ export interface DestSpec {
   readonly uThreshold: number;
   /** Lower connection threshold (ipvsadm -y, keepalived lthreshold); 0 = none. */
   readonly lThreshold: number;
+  /** TUN only: encapsulation details (shown by lvsadm --tun-info); absent = plain ipip. */
+  readonly tunnel?: TunnelSpec | null;
+}
+
+/** Tunnel encapsulation of a TUN destination (ipvsadm --tun-type/--tun-port/--tun-*csum). */
+export interface TunnelSpec {
+  readonly type: 'ipip' | 'gue' | 'gre';
+  readonly port: number;
+  readonly csum: 'none' | 'csum' | 'remcsum';
 }
 
 /** Persistence (ipvsadm -p / -M, keepalived persistence_timeout / persistence_granularity). */
