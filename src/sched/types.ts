@@ -52,3 +52,29 @@ export const SCHEDULER_NAMES = [
   'rr', 'wrr', 'lc', 'wlc', 'sed', 'nq', 'lblc', 'lblcr', 'sh', 'dh', 'fo', 'ovf', 'mh',
 ] as const;
 export type SchedulerName = (typeof SCHEDULER_NAMES)[number];
+
+// ---- Compatible extensions (sched area) ------------------------------------------------------
+
+/** Names of the scheduler flags as ipvsadm -b / keepalived spell them. */
+export type SchedFlagName = 'sh-fallback' | 'sh-port' | 'mh-fallback' | 'mh-port';
+
+/**
+ * Tunables the kernel takes from sysctls or build options. All optional; defaults match a stock
+ * kernel (lblc_expiration = lblcr_expiration = 24 h, CONFIG_IP_VS_MH_TAB_INDEX = 12 → M = 4093).
+ */
+export interface SchedOptions {
+  /** lblc/lblcr: idle time after which the full sweep drops an entry (sysctl *_expiration). */
+  localityExpirationMs?: number;
+  /** mh: lookup table size, one of MH_TABLE_SIZES. */
+  mhTableSize?: number;
+}
+
+/**
+ * Schedulers with periodic housekeeping (lblc, lblcr) also implement this. The shell calls
+ * `collectGarbage(now)` every LOCALITY_GC_INTERVAL_MS, as the kernel's per-service timer does.
+ */
+export interface GarbageCollectingScheduler extends Scheduler {
+  collectGarbage(nowMs: number): void;
+  /** Number of cached destination-address entries (for tests and stats). */
+  readonly entryCount: number;
+}
