@@ -1,0 +1,125 @@
+// Wraps the peggy parser: preprocessed lines in, statements with original-file locations out.
+
+import { parse as peggyParse } from './generated/parser.js';
+import { Diagnostics, Loc } from './diagnostics.js';
+import { SourceLine } from './preprocess.js';
+
+export interface Word {
+  text: string;
+  quoted: boolean;
+  loc: Loc;
+}
+
+export interface Stmt {
+  key: Word;
+  args: Word[];
+  /** The statements inside `{ ... }`, or null when the statement has no block. */
+  block: Stmt[] | null;
+  /** Where the `{` is, when there is a block. */
+  blockLoc: Loc | null;
+  loc: Loc;
+}
+
+/** Deeper than any real keepalived file (which nests 4 levels); guards the recursive parser. */
+export const MAX_NESTING = 32;
+
+interface RawWord {
+  text: string;
+  quoted: boolean;
+  off: number;
+}
+interface RawStmt {
+  key: RawWord;
+  args: RawWord[];
+  block: { off: number; items: RawStmt[] } | null;
+  off: number;
+}
+interface PeggyError {
+  message: string;
+  location?: { start: { offset: number } };
+  found?: string | null;
+}
+
+/** Maps offsets in the joined text back to original FILE:LINE:COL. */
+export class SourceMap {
+  private readonly starts: number[] = [];
+  constructor(private readonly lines: SourceLine[]) {
+    let off = 0;
+    for (const l of lines) {
+      this.starts.push(off);
+      off += l.text.length + 1;
+    }
+  }
+
+  loc(offset: number): Loc {
+    if (this.lines.length === 0) return { file: '', line: 1, col: 1 };
+    let lo = 0;
+    let hi = this.starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.starts[mid] <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    const l = this.lines[lo];
+    const c = offset - this.starts[lo];
+    const col = l.colMap ? (l.colMap[Math.min(c, l.colMap.length - 1)] ?? c) : c;
+    return { file: l.file, line: l.line, col: col + 1 };
+  }
+}
+
+export function parseLines(lines: SourceLine[], diag: Diagnostics): Stmt[] {
+  const text = lines.map((l) => l.text).join('\n');
+  const map = new SourceMap(lines);
+  const tooDeep = findExcessNesting(text);
+  if (tooDeep >= 0) {
+    diag.error('ECONFIG_SYNTAX', `blocks nested more than ${MAX_NESTING} deep`, map.loc(tooDeep));
+    return [];
+  }
+  let raw: RawStmt[];
+  try {
+    raw = peggyParse(text) as RawStmt[];
+  } catch (e) {
+    const err = e as PeggyError;
+    const off = err.location ? err.location.start.offset : 0;
+    diag.error('ECONFIG_SYNTAX', syntaxMessage(err), map.loc(off));
+    return [];
+  }
+  const word = (w: RawWord): Word => ({ text: w.text, quoted: w.quoted, loc: map.loc(w.off) });
+  const stmt = (s: RawStmt): Stmt => ({
+    key: word(s.key),
+    args: s.args.map(word),
+    block: s.block ? s.block.items.map(stmt) : null,
+    blockLoc: s.block ? map.loc(s.block.off) : null,
+    loc: map.loc(s.off),
+  });
+  return raw.map(stmt);
+}
+
+function syntaxMessage(err: PeggyError): string {
+  // Messages raised by the grammar itself are already phrased for operators.
+  if (!err.message.startsWith('Expected')) return err.message;
+  const f = err.found;
+  if (f === null || f === undefined) return 'unexpected end of file';
+  const code = f.codePointAt(0) ?? 0;
+  if (code < 0x20 || code === 0x7f) return `invalid character U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
+  if (f === '{') return "unexpected '{': a block must follow a keyword on the same or the previous line";
+  return `unexpected '${f}'`;
+}
+
+/** Offset of the first '{' beyond MAX_NESTING (quotes respected), or -1. */
+function findExcessNesting(text: string): number {
+  let depth = 0;
+  let quote = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (quote) {
+      if (c === 92) i++;
+      else if (c === quote.charCodeAt(0) || c === 10) quote = '';
+      continue;
+    }
+    if (c === 34 || c === 39) quote = text[i];
+    else if (c === 123 && ++depth > MAX_NESTING) return i;
+    else if (c === 125 && depth > 0) depth--;
+  }
+  return -1;
+}

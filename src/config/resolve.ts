@@ -1,0 +1,55 @@
+// Fills the options keepalived inherits down the tree: virtual_server -> real_server -> checker
+// ("the virtual server setting is the default for real servers, and the real server setting is
+// the default for checkers"), with each checker type's own defaults at the end.
+
+import { ConfigModel } from './keywords/top.js';
+import { RealServer, VirtualServer } from './keywords/lvs.js';
+
+const INHERITED = ['connect_timeout', 'retry', 'delay_before_retry', 'warmup', 'delay_loop'] as const;
+
+type Timing = { [K in (typeof INHERITED)[number]]: number | null } & { alpha: boolean };
+
+export function checkersOf(rs: RealServer): Array<{ type: string; check: Timing & Record<string, unknown> }> {
+  const out: Array<{ type: string; check: Timing & Record<string, unknown> }> = [];
+  for (const type of ['HTTP_GET', 'SSL_GET', 'TCP_CHECK', 'SMTP_CHECK', 'DNS_CHECK', 'MISC_CHECK', 'UDP_CHECK', 'PING_CHECK'] as const) {
+    for (const c of rs[type]) out.push({ type, check: c as unknown as Timing & Record<string, unknown> });
+  }
+  return out;
+}
+
+function defaultsFor(type: string, delayLoop: number): Omit<Timing, 'alpha'> {
+  return {
+    connect_timeout: 5,
+    retry: type === 'DNS_CHECK' ? 3 : type === 'MISC_CHECK' ? 0 : 1,
+    delay_before_retry: type === 'DNS_CHECK' ? delayLoop : type === 'HTTP_GET' || type === 'SSL_GET' ? 3 : 1,
+    warmup: delayLoop,
+    delay_loop: delayLoop,
+  };
+}
+
+export function resolveInheritance(config: ConfigModel): void {
+  for (const vs of config.virtual_server) resolveVs(vs);
+}
+
+function resolveVs(vs: VirtualServer): void {
+  for (const rs of vs.real_server) {
+    const rsAny = rs as unknown as Record<string, unknown>;
+    const vsAny = vs as unknown as Record<string, unknown>;
+    for (const k of INHERITED) if (rsAny[k] === null) rsAny[k] = vsAny[k];
+    if (!rs.alpha) rs.alpha = vs.alpha;
+    if (!rs.inhibit_on_failure) rs.inhibit_on_failure = vs.inhibit_on_failure;
+    if (rs.virtualhost === null) rs.virtualhost = vs.virtualhost;
+    if (rs.lvs_method === null) rs.lvs_method = vs.lvs_method;
+    for (const { type, check } of checkersOf(rs)) {
+      const c = check as Record<string, unknown>;
+      for (const k of INHERITED) if (c[k] === null) c[k] = rsAny[k];
+      if (!check.alpha) check.alpha = rs.alpha;
+      const d = defaultsFor(type, (c.delay_loop as number | null) ?? 60);
+      for (const k of INHERITED) if (c[k] === null) c[k] = d[k];
+      if ('virtualhost' in c && c.virtualhost === null) c.virtualhost = rs.virtualhost;
+    }
+    for (const fc of rs.FILE_CHECK) void fc;
+  }
+  if (vs.lvs_method === null) vs.lvs_method = { method: 'NAT', tunnel: null };
+  for (const rs of vs.real_server) if (rs.lvs_method === null) rs.lvs_method = vs.lvs_method;
+}

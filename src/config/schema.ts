@@ -1,0 +1,394 @@
+// The keyword-table engine: each block is a table of keyword -> spec (how to read its arguments,
+// its keepalived default, old spellings, whether lvsd acts on it). The model's TypeScript types
+// are inferred from the tables, so a keyword is declared exactly once.
+
+import ipaddr from 'ipaddr.js';
+import { Diagnostics, Loc } from './diagnostics.js';
+import { Stmt, Word } from './parse.js';
+
+export interface Ctx {
+  diag: Diagnostics;
+}
+
+export interface KeywordSpec<T> {
+  /** Reads one statement; returns undefined after reporting an error. */
+  parse(s: Stmt, ctx: Ctx): T | undefined;
+  /** keepalived's default (a fresh value each call). */
+  init(): T;
+  /** How a repeated keyword combines with the earlier value; absent: the later one wins. */
+  merge?: (prev: T, next: T) => T;
+  /** Old spellings accepted with a deprecation warning. */
+  aliases?: readonly string[];
+  /** false: parsed into the model, but lvsd does not act on it (a warning says so). */
+  acted: boolean;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- specs are invariant in T
+export type Schema = { readonly [key: string]: KeywordSpec<any> };
+export type ModelOf<S extends Schema> = { -readonly [K in keyof S]: S[K] extends KeywordSpec<infer T> ? T : never };
+
+/** Where things came from; non-enumerable, so JSON dumps stay location-free. */
+export interface Located {
+  readonly loc?: Loc;
+  readonly keyLocs?: Readonly<Record<string, Loc>>;
+}
+
+export function setHidden(obj: object, key: string, value: unknown): void {
+  Object.defineProperty(obj, key, { value, enumerable: false, configurable: true, writable: true });
+}
+
+export function locOf(obj: object): Loc | null {
+  return (obj as Located).loc ?? null;
+}
+
+export function keyLoc(obj: object, key: string): Loc | null {
+  return (obj as Located).keyLocs?.[key] ?? locOf(obj);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading a block
+
+const aliasCache = new WeakMap<Schema, Map<string, string>>();
+
+function canonicalNames(schema: Schema): Map<string, string> {
+  let m = aliasCache.get(schema);
+  if (!m) {
+    m = new Map();
+    for (const [k, spec] of Object.entries(schema)) {
+      m.set(k, k);
+      for (const a of spec.aliases ?? []) m.set(a, k);
+    }
+    aliasCache.set(schema, m);
+  }
+  return m;
+}
+
+export interface BlockOptions {
+  /** Name used in messages, e.g. "virtual_server". */
+  name: string;
+  /** Keywords to skip silently (handled by the caller). */
+  skip?: ReadonlySet<string>;
+}
+
+export function readBlock<S extends Schema>(schema: S, stmts: readonly Stmt[], ctx: Ctx, opts: BlockOptions, at: Loc | null): ModelOf<S> & Located {
+  const names = canonicalNames(schema);
+  const out: Record<string, unknown> = {};
+  const seen = new Set<string>();
+  const keyLocs: Record<string, Loc> = {};
+  for (const s of stmts) {
+    const word = s.key.text;
+    if (opts.skip?.has(word)) continue;
+    const key = names.get(word);
+    if (!key) {
+      ctx.diag.warn('WCONFIG_UNKNOWN', `unknown keyword '${word}' in ${opts.name} (ignored)`, s.key.loc);
+      continue;
+    }
+    const spec = schema[key];
+    if (word !== key) ctx.diag.warn('WCONFIG_DEPRECATED', `'${word}' is an old spelling of '${key}'`, s.key.loc);
+    if (!spec.acted) ctx.diag.warn('WCONFIG_NOT_ACTED', `'${key}' is read but lvsd does not act on it`, s.key.loc);
+    const v = spec.parse(s, ctx);
+    if (v === undefined) continue;
+    if (seen.has(key)) {
+      if (spec.merge) out[key] = spec.merge(out[key], v);
+      else {
+        ctx.diag.warn('WCONFIG_REPEATED', `'${key}' is given more than once in this ${opts.name}; the last one wins`, s.key.loc);
+        out[key] = v;
+      }
+    } else {
+      out[key] = v;
+      seen.add(key);
+      keyLocs[key] = s.key.loc;
+    }
+  }
+  // Schema order, so dumps of equal configurations are equal text.
+  const ordered: Record<string, unknown> = {};
+  for (const [k, spec] of Object.entries(schema)) ordered[k] = seen.has(k) ? out[k] : spec.init();
+  if (at) setHidden(ordered, 'loc', at);
+  setHidden(ordered, 'keyLocs', keyLocs);
+  return ordered as ModelOf<S> & Located;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Argument checks shared by the builders
+
+export function expectArgs(s: Stmt, ctx: Ctx, min: number, max: number, usage: string): boolean {
+  if (s.args.length < min || s.args.length > max) {
+    const loc = s.args.length > max ? s.args[max].loc : s.key.loc;
+    const what = s.args.length < min ? 'needs' : 'takes';
+    ctx.diag.error('ECONFIG_ARGS', `'${s.key.text}' ${what} ${usage}`, loc);
+    return false;
+  }
+  if (s.block) {
+    ctx.diag.error('ECONFIG_BLOCK', `'${s.key.text}' does not take a block`, s.blockLoc);
+    return false;
+  }
+  return true;
+}
+
+export function expectBlock(s: Stmt, ctx: Ctx): s is Stmt & { block: Stmt[] } {
+  if (!s.block) {
+    ctx.diag.error('ECONFIG_BLOCK', `'${s.key.text}' needs a { ... } block`, s.key.loc);
+    return false;
+  }
+  return true;
+}
+
+const BOOL_WORDS: Record<string, boolean> = { on: true, off: false, true: true, false: false, yes: true, no: false };
+
+export function readBool(w: Word, ctx: Ctx): boolean | undefined {
+  const b = BOOL_WORDS[w.text.toLowerCase()];
+  if (b === undefined) ctx.diag.error('ECONFIG_VALUE', `'${w.text}' is not a boolean (on|off|true|false|yes|no)`, w.loc);
+  return b;
+}
+
+export function readInt(w: Word, ctx: Ctx, min: number, max: number, what = 'value'): number | undefined {
+  const t = w.text;
+  if (!/^[-+]?\d+$/.test(t)) {
+    ctx.diag.error('ECONFIG_VALUE', `${what} '${t}' is not an integer`, w.loc);
+    return undefined;
+  }
+  const n = Number(t);
+  if (n < min || n > max) {
+    ctx.diag.error('ECONFIG_RANGE', `${what} ${t} is out of range ${min}..${max}`, w.loc);
+    return undefined;
+  }
+  return n;
+}
+
+export function readTimer(w: Word, ctx: Ctx, min: number, max: number, what = 'time'): number | undefined {
+  const t = w.text;
+  if (!/^\d+(\.\d+)?$|^\.\d+$/.test(t)) {
+    ctx.diag.error('ECONFIG_VALUE', `${what} '${t}' is not a number of seconds`, w.loc);
+    return undefined;
+  }
+  const n = Number(t);
+  if (n < min || n > max) {
+    ctx.diag.error('ECONFIG_RANGE', `${what} ${t} is out of range ${min}..${max} seconds`, w.loc);
+    return undefined;
+  }
+  return Math.round(n * 1e6) / 1e6;
+}
+
+export type Family = 4 | 6;
+
+/** Canonical text of an IPv4 (dotted quad) or IPv6 (RFC 5952) address, or undefined. */
+export function canonicalAddress(text: string): { addr: string; family: Family } | undefined {
+  if (ipaddr.IPv4.isValidFourPartDecimal(text)) return { addr: ipaddr.IPv4.parse(text).toString(), family: 4 };
+  if (text.includes(':') && !text.includes('%') && ipaddr.IPv6.isValid(text)) return { addr: ipaddr.IPv6.parse(text).toString(), family: 6 };
+  return undefined;
+}
+
+export function readAddress(w: Word, ctx: Ctx, what = 'address'): { addr: string; family: Family } | undefined {
+  const a = canonicalAddress(w.text);
+  if (!a) ctx.diag.error('ECONFIG_ADDRESS', `${what} '${w.text}' is not a valid IPv4 or IPv6 address`, w.loc);
+  return a;
+}
+
+export interface Prefix {
+  addr: string;
+  family: Family;
+  prefix: number;
+}
+
+/** ADDR[/LEN]; the length defaults to the full width. */
+export function readPrefix(w: Word, ctx: Ctx, what = 'address'): Prefix | undefined {
+  const [a, len, extra] = w.text.split('/');
+  if (extra !== undefined) {
+    ctx.diag.error('ECONFIG_ADDRESS', `${what} '${w.text}' has more than one '/'`, w.loc);
+    return undefined;
+  }
+  const addr = readAddress({ ...w, text: a }, ctx, what);
+  if (!addr) return undefined;
+  const width = addr.family === 4 ? 32 : 128;
+  if (len === undefined) return { ...addr, prefix: width };
+  if (!/^\d{1,3}$/.test(len) || Number(len) > width) {
+    ctx.diag.error('ECONFIG_ADDRESS', `prefix length '/${len}' is not valid for an IPv${addr.family} address (0..${width})`, w.loc);
+    return undefined;
+  }
+  return { ...addr, prefix: Number(len) };
+}
+
+export function readPort(w: Word, ctx: Ctx, allowZero = true): number | undefined {
+  return readInt(w, ctx, allowZero ? 0 : 1, 65535, 'port');
+}
+
+/** A script with its user: `"/path arg" [user [[:]group]]` (keepalived's notify/quorum syntax). */
+export interface ScriptRef {
+  cmd: string;
+  user: string | null;
+  group: string | null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Builders
+
+function spec<T>(parse: (s: Stmt, ctx: Ctx) => T | undefined, init: () => T, extra: Partial<KeywordSpec<T>> = {}): KeywordSpec<T> {
+  return { parse, init, acted: true, ...extra };
+}
+
+type Extra<T> = Partial<Pick<KeywordSpec<T>, 'aliases' | 'acted' | 'merge'>>;
+
+/** `keyword` alone means true; `keyword BOOL` sets it. */
+export function flag(def = false, extra: Extra<boolean> = {}): KeywordSpec<boolean> {
+  return spec((s, ctx) => (expectArgs(s, ctx, 0, 1, 'at most one on|off argument') ? (s.args.length ? readBool(s.args[0], ctx) : true) : undefined), () => def, extra);
+}
+
+export function int<D extends number | null = number>(def: D, min: number, max: number, extra: Extra<number | D> = {}): KeywordSpec<number | D> {
+  return spec<number | D>((s, ctx) => (expectArgs(s, ctx, 1, 1, `one integer (${min}..${max})`) ? readInt(s.args[0], ctx, min, max, `'${s.key.text}'`) : undefined), () => def, extra);
+}
+
+/** An integer that may be given bare, meaning `bare` (e.g. persistence_timeout -> 360). */
+export function intOrBare<D extends number | null>(def: D, bare: number, min: number, max: number, extra: Extra<number | D> = {}): KeywordSpec<number | D> {
+  return spec<number | D>(
+    (s, ctx) => (expectArgs(s, ctx, 0, 1, `at most one integer (${min}..${max})`) ? (s.args.length ? readInt(s.args[0], ctx, min, max, `'${s.key.text}'`) : bare) : undefined),
+    () => def,
+    extra,
+  );
+}
+
+export function timer<D extends number | null = number>(def: D, min = 0, max = 1e9, extra: Extra<number | D> = {}): KeywordSpec<number | D> {
+  return spec<number | D>((s, ctx) => (expectArgs(s, ctx, 1, 1, 'one time in seconds') ? readTimer(s.args[0], ctx, min, max, `'${s.key.text}'`) : undefined), () => def, extra);
+}
+
+export function str<D extends string | null = string>(def: D, extra: Extra<string | D> = {}): KeywordSpec<string | D> {
+  return spec<string | D>((s, ctx) => (expectArgs(s, ctx, 1, 1, 'one value') ? s.args[0].text : undefined), () => def, extra);
+}
+
+/** All the arguments as one string joined by spaces (free text such as SNMP names). */
+export function text<D extends string | null = string>(def: D, extra: Extra<string | D> = {}): KeywordSpec<string | D> {
+  return spec<string | D>((s, ctx) => (expectArgs(s, ctx, 1, 1000, 'a value') ? s.args.map((a) => a.text).join(' ') : undefined), () => def, extra);
+}
+
+export function words(extra: Extra<string[]> = {}): KeywordSpec<string[]> {
+  return spec((s, ctx) => (expectArgs(s, ctx, 0, 10000, 'values') ? s.args.map((a) => a.text) : undefined), () => [], extra);
+}
+
+export function choice<V extends string, D extends V | null>(values: readonly V[], def: D, extra: Extra<V | D> & { fold?: boolean } = {}): KeywordSpec<V | D> {
+  return spec<V | D>(
+    (s, ctx) => {
+      if (!expectArgs(s, ctx, 1, 1, `one of ${values.join('|')}`)) return undefined;
+      const t = extra.fold ? s.args[0].text.toUpperCase() : s.args[0].text;
+      const v = values.find((x) => (extra.fold ? x.toUpperCase() : x) === t);
+      if (v === undefined) ctx.diag.error('ECONFIG_VALUE', `'${s.args[0].text}' is not one of ${values.join('|')} for '${s.key.text}'`, s.args[0].loc);
+      return v;
+    },
+    () => def,
+    extra,
+  );
+}
+
+export function address<D extends string | null>(def: D, extra: Extra<string | D> = {}): KeywordSpec<string | D> {
+  return spec<string | D>((s, ctx) => (expectArgs(s, ctx, 1, 1, 'one IP address') ? readAddress(s.args[0], ctx)?.addr : undefined), () => def, extra);
+}
+
+export function port<D extends number | null>(def: D, extra: Extra<number | D> = {}): KeywordSpec<number | D> {
+  return spec<number | D>((s, ctx) => (expectArgs(s, ctx, 1, 1, 'one port (0..65535)') ? readPort(s.args[0], ctx) : undefined), () => def, extra);
+}
+
+export function script(extra: Extra<ScriptRef | null> = {}): KeywordSpec<ScriptRef | null> {
+  return spec<ScriptRef | null>(
+    (s, ctx) => {
+      if (!expectArgs(s, ctx, 1, 3, 'a script, then optionally a user and a group')) return undefined;
+      let user: string | null = s.args[1]?.text ?? null;
+      let group: string | null = s.args[2]?.text ?? null;
+      if (user && user.includes(':') && group === null) [user, group] = user.split(':', 2) as [string, string];
+      return { cmd: s.args[0].text, user, group: group === '' ? null : group };
+    },
+    () => null,
+    extra,
+  );
+}
+
+/** A keyword that may repeat; each occurrence adds to the list. */
+export function many<T>(item: KeywordSpec<T>): KeywordSpec<T[]> {
+  return {
+    parse: (s, ctx) => {
+      const v = item.parse(s, ctx);
+      return v === undefined ? undefined : [v];
+    },
+    init: () => [],
+    merge: (a, b) => a.concat(b),
+    aliases: item.aliases,
+    acted: item.acted,
+  };
+}
+
+export function custom<T>(parse: (s: Stmt, ctx: Ctx) => T | undefined, init: () => T, extra: Extra<T> = {}): KeywordSpec<T> {
+  return spec(parse, init, extra);
+}
+
+/** A `{ ... }` block read with its own table; `header` reads the words after the keyword. */
+export function block<S extends Schema, H extends object = object>(
+  name: string,
+  schema: S,
+  header?: (s: Stmt, ctx: Ctx) => H | undefined,
+  extra: Extra<(H & ModelOf<S> & Located) | null> = {},
+): KeywordSpec<(H & ModelOf<S> & Located) | null> {
+  return spec<(H & ModelOf<S> & Located) | null>(
+    (s, ctx) => {
+      if (!header && s.args.length) {
+        ctx.diag.error('ECONFIG_ARGS', `'${s.key.text}' takes no arguments before its block`, s.args[0].loc);
+        return undefined;
+      }
+      if (!expectBlock(s, ctx)) return undefined;
+      const h = header ? header(s, ctx) : ({} as H);
+      if (!h) return undefined;
+      const body = readBlock(schema, s.block, ctx, { name }, s.loc);
+      const obj = Object.assign({}, h, body) as H & ModelOf<S> & Located;
+      setHidden(obj, 'loc', s.loc);
+      setHidden(obj, 'keyLocs', (body as Located).keyLocs);
+      return obj;
+    },
+    () => null,
+    extra,
+  );
+}
+
+/** A repeatable block (virtual_server, real_server, url, ...): a list of blocks. */
+export function blocks<S extends Schema, H extends object = object>(
+  name: string,
+  schema: S,
+  header?: (s: Stmt, ctx: Ctx) => H | undefined,
+  extra: Extra<Array<H & ModelOf<S> & Located>> = {},
+): KeywordSpec<Array<H & ModelOf<S> & Located>> {
+  const one = block(name, schema, header);
+  return {
+    parse: (s, ctx) => {
+      const v = one.parse(s, ctx);
+      return v ? [v] : undefined;
+    },
+    init: () => [],
+    merge: (a, b) => a.concat(b),
+    acted: extra.acted ?? true,
+    aliases: extra.aliases,
+  };
+}
+
+/** A block whose every line is an item (virtual_ipaddress, unicast_peer, track_script, ...). */
+export function listBlock<T>(readItem: (s: Stmt, ctx: Ctx) => T | undefined, extra: Extra<T[]> = {}): KeywordSpec<T[]> {
+  return spec<T[]>(
+    (s, ctx) => {
+      if (s.args.length) {
+        ctx.diag.error('ECONFIG_ARGS', `'${s.key.text}' takes no arguments before its block`, s.args[0].loc);
+        return undefined;
+      }
+      if (!expectBlock(s, ctx)) return undefined;
+      const out: T[] = [];
+      for (const item of s.block) {
+        const v = readItem(item, ctx);
+        if (v !== undefined) {
+          if (v !== null && typeof v === 'object') setHidden(v, 'loc', item.loc);
+          out.push(v);
+        }
+      }
+      return out;
+    },
+    () => [],
+    { merge: (a, b) => a.concat(b), ...extra },
+  );
+}
+
+/** The words of a list item (its keyword plus arguments), for list blocks of plain values. */
+export function itemWords(s: Stmt): Word[] {
+  return [s.key, ...s.args];
+}
