@@ -295,6 +295,7 @@ export class IpvsTable {
     if (!this.conns.has(conn.id)) return;
     conn.state = state;
     if (conn.protocol === 'tcp' || conn.protocol === 'sctp') this.applyActivity(conn);
+    if (conn.service.ops && conn.protocol === 'udp') return; // one-packet: already expiring
     conn.expiresAt = nowMs + stateTimeoutMs(conn.protocol, state, this.timeouts);
   }
 
@@ -406,6 +407,14 @@ export class IpvsTable {
         for (const d of s.dests) d.est.tick(d.stats);
         if (s.sorry) s.sorry.est.tick(s.sorry.stats);
       }
+    }
+  }
+
+  /** Scheduler housekeeping (lblc/lblcr tables); the shell calls it every 60 s. */
+  collectGarbage(nowMs: number): void {
+    for (const s of this.servicesByKey.values()) {
+      const g = s.sched as Partial<{ collectGarbage(n: number): void }>;
+      if (typeof g.collectGarbage === 'function') g.collectGarbage(nowMs);
     }
   }
 
