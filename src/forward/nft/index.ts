@@ -1,0 +1,6 @@
+// Public API of the nft forwarding engine.
+export { NftEngine, type KernelCounters } from './engine.js';
+export * from './types.js';
+export * from './errors.js';
+export { isActiveState, parseConntrackLine, type CtEntry } from './conntrack-line.js';
+export { MARK_BASE, MARK_MASK, isLvsdMark } from './marks.js';

@@ -1,0 +1,43 @@
+// Builds (once) and runs native/lvsd-nfq, the NFQUEUE helper process. Shell.
+
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { NftNativeError } from './errors.js';
+import { CommandRunner } from './commands.js';
+
+/** The repository's native/ folder, found from this module in src/ or dist/src/. */
+export function nativeDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    if (existsSync(join(dir, 'native', 'lvsd-nfq.c'))) return join(dir, 'native');
+    dir = dirname(dir);
+  }
+  throw new NftNativeError('native/lvsd-nfq.c not found');
+}
+
+/** Compiles the helper when the binary is missing or older than its source. */
+export async function ensureHelperBuilt(): Promise<string> {
+  const dir = nativeDir();
+  const src = join(dir, 'lvsd-nfq.c');
+  const bin = join(dir, 'build', 'lvsd-nfq');
+  if (existsSync(bin) && statSync(bin).mtimeMs >= statSync(src).mtimeMs) return bin;
+  mkdirSync(join(dir, 'build'), { recursive: true });
+  const r = await new CommandRunner().run('cc', ['-O2', '-Wall', '-o', bin, src, '-lnetfilter_queue', '-lmnl']);
+  if (r.code !== 0) {
+    throw new NftNativeError(`build failed (needs a C compiler, libnetfilter-queue-dev, libmnl-dev): ${r.stderr.trim()}`);
+  }
+  return bin;
+}
+
+export function spawnHelper(
+  bin: string,
+  runner: CommandRunner,
+  queueNum: number,
+  maxLen: number,
+  failMode: 'fail-open' | 'fail-closed',
+): ChildProcessWithoutNullStreams {
+  const [file, argv] = runner.argv(bin, [String(queueNum), String(maxLen), failMode]);
+  return spawn(file, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
+}
