@@ -1,0 +1,187 @@
+// The check runner (shell): owns the timers, runs the checkers, and carries out what the pure
+// CheckCore decides: table events to the daemon's callback (one pino line each), notify and
+// quorum scripts, reload (reconcile) and ha_suspend. A checker that throws is a failed check;
+// nothing here throws into the daemon.
+import { CheckCore, type CoreAction, type CoreChecker } from './core.js';
+import { systemClock, type Clock } from './clock.js';
+import type { CheckEvent, CheckResult, ScriptPolicy, VirtualServerCheckSpec } from './types.js';
+import type { CheckTarget } from './target.js';
+import { tcpCheck } from './tcp.js';
+import { httpCheck } from './http.js';
+import { miscCheck } from './misc.js';
+import { smtpCheck } from './smtp.js';
+import { dnsCheck } from './dns.js';
+import { udpCheck } from './udp.js';
+import { pingCheck } from './ping.js';
+import { fileCheck } from './file.js';
+import { runScript } from './script.js';
+
+/** The part of a pino logger we use. */
+export interface CheckLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export interface RunnerOptions {
+  onEvent: (e: CheckEvent) => void;
+  logger: CheckLogger;
+  clock?: Clock;
+  /** Randomness for warmup (0 <= r < 1). */
+  rand?: () => number;
+  scriptPolicy?: ScriptPolicy;
+  /** Timeout for notify/quorum scripts (default 30 s). */
+  notifyTimeoutMs?: number;
+  /** SIGTERM -> SIGKILL grace for scripts (default 2 s, keepalived's). */
+  killGraceMs?: number;
+}
+
+/** Run one check of `c` now. Never rejects. */
+export async function runChecker(c: CoreChecker, policy: ScriptPolicy, signal: AbortSignal, killGraceMs?: number): Promise<CheckResult> {
+  const target: CheckTarget = { addr: c.rs.spec.addr, port: c.rs.spec.port, virtualhost: c.rs.spec.virtualhost ?? c.vs.spec.virtualhost };
+  const t = c.timing.connectTimeoutMs;
+  const s = c.spec;
+  try {
+    switch (s.type) {
+      case 'TCP': return await tcpCheck(s, target, t, signal);
+      case 'HTTP': case 'SSL': return await httpCheck(s, target, t, signal);
+      case 'MISC': return await miscCheck(s, s.timeoutMs ?? c.timing.delayLoopMs, policy, killGraceMs);
+      case 'SMTP': return await smtpCheck(s, target, t, signal);
+      case 'DNS': return await dnsCheck(s, target, t, signal);
+      case 'UDP': return await udpCheck(s, target, t, signal);
+      case 'PING': return await pingCheck(s, target, t, signal);
+      case 'FILE': return await fileCheck(s);
+    }
+  } catch (e) {
+    return { ok: false, reason: `internal: ${(e as Error).message}`, tookMs: 0 };
+  }
+}
+
+export class CheckRunner {
+  private core: CheckCore;
+  private readonly clock: Clock;
+  private readonly timers = new Map<string, unknown>();
+  private readonly inflight = new Map<string, AbortController>();
+  private readonly running = new Set<Promise<unknown>>();
+  private stopped = false;
+  private suspended = false;
+
+  constructor(specs: readonly VirtualServerCheckSpec[], private readonly o: RunnerOptions) {
+    this.clock = o.clock ?? systemClock;
+    this.core = new CheckCore(specs, o.rand);
+  }
+
+  start(): void {
+    this.apply(this.core.start(this.clock.now()));
+  }
+
+  /** Reload: checkers whose place and definition are unchanged keep their state and timers. */
+  reconcile(specs: readonly VirtualServerCheckSpec[]): void {
+    if (this.stopped) return;
+    const next = new CheckCore(specs, this.o.rand);
+    const actions = next.adopt(this.core, this.clock.now());
+    this.core = next;
+    if (this.suspended) actions.push(...next.setSuspended(true, this.clock.now()));
+    this.apply(actions);
+  }
+
+  /** ha_suspend: the daemon calls this with true while this director is not VRRP master. */
+  setHaSuspended(suspended: boolean): void {
+    if (this.stopped) return;
+    this.suspended = suspended;
+    this.apply(this.core.setSuspended(suspended, this.clock.now()));
+  }
+
+  /** Stop all checks; with omega, run the down notifiers (awaited). */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    const actions = this.core.stop();
+    this.apply(actions);
+    this.stopped = true;
+    for (const a of this.inflight.values()) a.abort();
+    await this.idle();
+  }
+
+  /** Resolves when no check or script started by this runner is still running. */
+  async idle(): Promise<void> {
+    while (this.running.size > 0) await Promise.allSettled([...this.running]);
+  }
+
+  /** Read-only view for status output: per real server, alive and weight. */
+  snapshot(): { vs: string; quorumUp: boolean; rs: { rs: string; alive: boolean; weight: number }[] }[] {
+    return this.core.vss.map((v) => ({
+      vs: v.id,
+      quorumUp: v.quorumUp,
+      rs: v.rs.map((r) => ({ rs: r.key, alive: r.alive, weight: this.core.rsWeight(r) })),
+    }));
+  }
+
+  private track(p: Promise<unknown>): void {
+    this.running.add(p);
+    void p.finally(() => this.running.delete(p));
+  }
+
+  private apply(actions: CoreAction[]): void {
+    for (const a of actions) {
+      switch (a.kind) {
+        case 'schedule': {
+          if (this.stopped) break;
+          this.clearTimer(a.key);
+          const h = this.clock.setTimeout(() => {
+            this.timers.delete(a.key);
+            this.fire(a.key);
+          }, a.atMs - this.clock.now());
+          this.timers.set(a.key, h);
+          break;
+        }
+        case 'cancel':
+          this.clearTimer(a.key);
+          this.inflight.get(a.key)?.abort();
+          this.inflight.delete(a.key);
+          break;
+        case 'emit':
+          this.o.logger.info({ ...a.event }, `${a.event.kind} ${a.event.up ? 'up' : 'down'}`);
+          try {
+            this.o.onEvent(a.event);
+          } catch (e) {
+            this.o.logger.warn({ vs: a.event.vs, rs: a.event.rs, err: (e as Error).message }, 'event handler threw');
+          }
+          break;
+        case 'script': {
+          const p = runScript(a.script, {
+            timeoutMs: this.o.notifyTimeoutMs ?? 30_000,
+            policy: this.o.scriptPolicy,
+            killGraceMs: this.o.killGraceMs,
+          }).then((r) => {
+            if (r.error || r.timedOut || r.code !== 0)
+              this.o.logger.warn({ vs: a.vs, rs: a.rs, script: a.why, code: r.code, timedOut: r.timedOut, err: r.error?.message }, 'notify script failed');
+          });
+          this.track(p);
+          break;
+        }
+        case 'log':
+          this.o.logger.info(a.fields, a.msg);
+          break;
+      }
+    }
+  }
+
+  private clearTimer(key: string): void {
+    const h = this.timers.get(key);
+    if (h !== undefined) this.clock.clearTimeout(h);
+    this.timers.delete(key);
+  }
+
+  private fire(key: string): void {
+    const c = this.core.checkers.get(key);
+    if (!c || this.stopped || this.inflight.has(key)) return;
+    const ctl = new AbortController();
+    this.inflight.set(key, ctl);
+    const p = runChecker(c, this.o.scriptPolicy ?? {}, ctl.signal, this.o.killGraceMs).then((res) => {
+      if (this.inflight.get(key) !== ctl) return; // cancelled, or replaced by a reload
+      this.inflight.delete(key);
+      if (this.stopped) return;
+      this.apply(this.core.result(key, res, this.clock.now()));
+    });
+    this.track(p);
+  }
+}
