@@ -46,7 +46,7 @@ export const LIMITS = {
 };
 
 const INCLUDE_RE = /^\s*(include[rmwba]?)(?:\s+(.*?))?\s*$/;
-const DEFINE_RE = /^\s*\$([A-Za-z_][A-Za-z0-9_]*)=(.*)$/;
+const DEFINE_RE = /^\s*\$([A-Za-z_][A-Za-z0-9_]*)=([\s\S]*)$/;
 const CONDITIONAL_RE = /^(\s*)@(\^?)(\S*)/;
 const SEQUENCE_RE = /^(\s*)~(SEQx|SEQ|LST)\(/;
 
@@ -218,7 +218,7 @@ class Preprocessor {
     }
     const def = DEFINE_RE.exec(t);
     if (def) {
-      this.vars.set(def[1], def[2]);
+      this.vars.set(def[1], def[2].trimEnd());
       return;
     }
     const seq = SEQUENCE_RE.exec(t);
