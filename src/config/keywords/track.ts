@@ -5,7 +5,7 @@
 
 import { Stmt } from '../parse.js';
 import {
-  address, blocks, choice, Ctx, custom, expectArgs, flag, int, itemWords, listBlock, readInt, readTimer, str, timer, words,
+  address, blocks, Ctx, custom, expectArgs, flag, int, itemWords, listBlock, readInt, readTimer, str, timer, words,
 } from '../schema.js';
 
 /** A weight with keepalived's `reverse` modifier. */
@@ -200,5 +200,3 @@ export const trackKeywords = {
   bfd_instance: blocks('bfd_instance', bfdSchema, nameHeader, { acted: false }),
   interface_up_down_delays: listBlock(readUpDownDelay, { acted: false }),
 };
-
-export { choice };
