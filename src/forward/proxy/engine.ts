@@ -1,0 +1,497 @@
+// The proxy forwarding engine (shell): listens on every address-keyed TCP/UDP virtual service,
+// schedules each new connection through the ipvs table, and relays it to the chosen real server,
+// either in this process or in relay workers that receive the accepted socket. The table (and
+// so every scheduler and counter) lives only here, in the primary: picks happen in accept order
+// exactly as the pure scheduler would make them, and workers report state changes and traffic
+// back in batches.
+import { fork, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import net from 'node:net';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import type { Conn, IpvsTable, Service } from '../../ipvs/index.js';
+import { proxyHeaderV1, proxyHeaderV2 } from './proxy-header.js';
+import { TcpRelay, type RelayEnd, type RelayState, type RelayTarget } from './tcp-relay.js';
+import { UdpService } from './udp-service.js';
+import type { FromWorker, ToWorker, WorkerEvent } from './worker-protocol.js';
+
+export interface ProxyEngineOptions {
+  /** Relay workers; 0 relays in this process. Default: one per core. */
+  workers?: number;
+  /** Monotonic ms for the table (tests move it forward to expire templates). */
+  clock?: () => number;
+  /** Real server connect timeout (client reset after it). Default 5000 ms. */
+  connectTimeoutMs?: number;
+  /** How often counters are folded into the table and expiry runs. Default 1000 ms. */
+  sweepIntervalMs?: number;
+  /** Serve a VIP before setVipHeld says anything about it. Default true (no VRRP). */
+  vipsHeldByDefault?: boolean;
+  backlog?: number;
+}
+
+/** Faults and outcomes, counted (lvsd's own figures; the table has the IPVS ones). */
+export interface ProxyCounters {
+  accepted: number;
+  noDest: number;
+  refused: number;
+  retried: number;
+  connectTimeouts: number;
+  clientResets: number;
+  backendResets: number;
+  closed: number;
+  closedNoReply: number;
+  killed: number;
+  udpDatagrams: number;
+  udpNoDest: number;
+  udpSendErrors: number;
+  listenErrors: number;
+  handoffErrors: number;
+}
+
+export type ProxyEngineEvent =
+  | { type: 'listening'; service: string; protocol: 'tcp' | 'udp'; addr: string; port: number }
+  | { type: 'stopped-listening'; service: string; protocol: 'tcp' | 'udp'; addr: string; port: number }
+  | { type: 'listen-error'; service: string; addr: string; port: number; message: string }
+  | { type: 'no-dest'; service: string; message: string }
+  | { type: 'unsupported'; service: string; message: string }
+  /** once per service: the proxy forwards full-NAT whatever lvs_method says */
+  | { type: 'forwarding-note'; service: string; methods: string[]; message: string }
+  | { type: 'worker-exit'; worker: number; code: number | null };
+
+interface Listener {
+  keyText: string;
+  protocol: 'tcp' | 'udp';
+  addr: string;
+  port: number;
+  server?: net.Server;
+  udp?: UdpService;
+  draining: boolean;
+}
+
+interface Live {
+  conn: Conn;
+  relay: TcpRelay | null;
+  worker: number;
+  retried: boolean;
+}
+
+interface WorkerSlot {
+  proc: ChildProcess;
+  ready: boolean;
+  load: number;
+}
+
+const END_COUNTER: Record<RelayEnd, keyof ProxyCounters> = {
+  closed: 'closed',
+  'closed-no-reply': 'closedNoReply',
+  refused: 'refused',
+  'connect-timeout': 'connectTimeouts',
+  'client-reset': 'clientResets',
+  'backend-reset': 'backendResets',
+  killed: 'killed',
+};
+
+export class ProxyEngine extends EventEmitter {
+  readonly counters: ProxyCounters = {
+    accepted: 0, noDest: 0, refused: 0, retried: 0, connectTimeouts: 0, clientResets: 0, backendResets: 0,
+    closed: 0, closedNoReply: 0, killed: 0, udpDatagrams: 0, udpNoDest: 0, udpSendErrors: 0, listenErrors: 0,
+    handoffErrors: 0,
+  };
+  private table: IpvsTable | null = null;
+  private readonly vsListeners = new Map<string, Listener>();
+  private readonly live = new Map<number, Live>();
+  private readonly vipHeld = new Map<string, boolean>();
+  private readonly workers: WorkerSlot[] = [];
+  private readonly noted = new Set<string>();
+  private readonly lastNoDestLog = new Map<string, number>();
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private lastGc = 0;
+  private nextWorker = 0;
+  private stopping = false;
+  private readonly clock: () => number;
+  private readonly opts: Required<Omit<ProxyEngineOptions, 'clock'>>;
+
+  constructor(options: ProxyEngineOptions = {}) {
+    super();
+    this.clock = options.clock ?? (() => performance.now());
+    this.opts = {
+      workers: options.workers ?? os.availableParallelism(),
+      connectTimeoutMs: options.connectTimeoutMs ?? 5000,
+      sweepIntervalMs: options.sweepIntervalMs ?? 1000,
+      vipsHeldByDefault: options.vipsHeldByDefault ?? true,
+      backlog: options.backlog ?? 4096,
+    };
+  }
+
+  /** Starts workers, listens on every service, runs the sweep. Errors are events, not throws. */
+  async start(table: IpvsTable): Promise<void> {
+    this.table = table;
+    this.stopping = false;
+    await Promise.all(Array.from({ length: this.opts.workers }, (_, i) => this.startWorker(i)));
+    this.lastGc = this.clock();
+    table.estimate(this.clock());
+    this.sweepTimer = setInterval(() => this.sweep(), this.opts.sweepIntervalMs);
+    this.sweepTimer.unref();
+    await this.reconcile();
+  }
+
+  /** After applySpec: new services listen, removed ones stop accepting and drain. */
+  async reconcile(): Promise<void> {
+    const table = this.table;
+    if (!table || this.stopping) return;
+    const wanted = new Map<string, { svc: Service; protocol: 'tcp' | 'udp'; addr: string; port: number }>();
+    for (const svc of table.services) {
+      const k = svc.key;
+      if (k.kind !== 'addr' || k.protocol === 'sctp') {
+        this.noteOnce(`unsupported|${svc.keyText}`, {
+          type: 'unsupported', service: svc.keyText,
+          message: k.kind === 'fwmark' ? 'the proxy engine cannot serve fwmark services (use the nft engine)' : 'the proxy engine has no SCTP',
+        });
+        continue;
+      }
+      if (k.port === 0) {
+        this.noteOnce(`unsupported|${svc.keyText}`, { type: 'unsupported', service: svc.keyText, message: 'the proxy engine cannot listen on all ports (port 0)' });
+        continue;
+      }
+      const methods = [...new Set(svc.dests.map((d) => d.method))].filter((m) => m !== 'FULLNAT');
+      if (methods.length) {
+        this.noteOnce(`fwd|${svc.keyText}|${methods.join(',')}`, {
+          type: 'forwarding-note', service: svc.keyText, methods,
+          message: `proxy engine forwards full-NAT: lvs_method ${methods.join('/')} is served as FULLNAT (real servers see the director's address)`,
+        });
+      }
+      if (!this.isHeld(k.addr)) continue;
+      wanted.set(`${k.protocol}|${svc.keyText}`, { svc, protocol: k.protocol, addr: k.addr, port: k.port });
+    }
+    for (const [id, l] of this.vsListeners) if (!wanted.has(id) && !l.draining) this.stopListener(id, l);
+    const starts: Promise<void>[] = [];
+    for (const [id, w] of wanted) {
+      const cur = this.vsListeners.get(id);
+      if (cur && !cur.draining) continue;
+      if (cur) this.vsListeners.delete(id); // a draining UDP socket on the same port: replaced
+      if (cur?.udp) cur.udp.close();
+      starts.push(this.startListener(id, w.svc.keyText, w.protocol, w.addr, w.port));
+    }
+    await Promise.all(starts);
+  }
+
+  /** The proxy serves a VIP only while this director holds it (VRRP MASTER). */
+  async setVipHeld(addr: string, held: boolean): Promise<void> {
+    this.vipHeld.set(addr, held);
+    await this.reconcile();
+  }
+
+  /** Stops accepting, lets connections finish for up to drainMs, then resets the rest. */
+  async stop(drainMs = 0): Promise<void> {
+    this.stopping = true;
+    for (const [id, l] of this.vsListeners) this.stopListener(id, l, true);
+    const deadline = Date.now() + drainMs;
+    while (this.live.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    for (const l of this.live.values()) {
+      if (l.relay) l.relay.kill();
+      else this.toWorker(l.worker, ['kill', l.conn.id]);
+    }
+    await Promise.all(this.workers.map((w) => new Promise<void>((resolve) => {
+      if (w.proc.exitCode !== null || w.proc.signalCode !== null) return resolve();
+      w.proc.once('exit', () => resolve());
+      if (!w.proc.connected) return;
+      w.proc.send(['stop', 0] satisfies ToWorker);
+      setTimeout(() => w.proc.kill('SIGKILL'), 2000).unref();
+    })));
+    this.workers.length = 0;
+    this.sweep();
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = null;
+    for (const [id, l] of this.vsListeners) {
+      l.udp?.close();
+      this.vsListeners.delete(id);
+    }
+  }
+
+  /** Number of proxied TCP connections still open. */
+  get openConnections(): number {
+    return this.live.size;
+  }
+
+  /** Addresses and ports actually listened on (for the daemon's status and tests). */
+  listening(): { protocol: 'tcp' | 'udp'; addr: string; port: number }[] {
+    return [...this.vsListeners.values()].filter((l) => !l.draining).map((l) => ({ protocol: l.protocol, addr: l.addr, port: l.port }));
+  }
+
+  /** Folds pending counters into the table, expires entries (closing what is still open),
+   * runs the estimator and scheduler housekeeping. Runs on a timer; callable by tests. */
+  sweep(): void {
+    const table = this.table;
+    if (!table) return;
+    const now = this.clock();
+    for (const l of this.live.values()) {
+      if (!l.relay) continue;
+      const c = l.relay.takeCounters();
+      if (c) {
+        table.traffic(l.conn, c[0], c[1], c[2], c[3]);
+        table.touch(l.conn, now);
+      }
+    }
+    for (const c of table.expire(now)) {
+      const l = this.live.get(c.id);
+      if (!l) continue;
+      if (l.relay) l.relay.kill();
+      else this.toWorker(l.worker, ['kill', c.id]);
+    }
+    const udpTimeout = table.timeoutSpec.udp * 1000;
+    for (const [id, l] of this.vsListeners) {
+      if (!l.udp) continue;
+      l.udp.sweep(now, udpTimeout);
+      if (l.draining && l.udp.flowCount === 0) {
+        l.udp.close();
+        this.vsListeners.delete(id);
+      }
+    }
+    table.estimate(now);
+    if (now - this.lastGc >= 60_000) {
+      this.lastGc = now;
+      table.collectGarbage(now);
+    }
+  }
+
+  // ---- listeners -----------------------------------------------------------------------------
+
+  private isHeld(addr: string): boolean {
+    return this.vipHeld.get(addr) ?? this.opts.vipsHeldByDefault;
+  }
+
+  private async startListener(id: string, keyText: string, protocol: 'tcp' | 'udp', addr: string, port: number): Promise<void> {
+    const l: Listener = { keyText, protocol, addr, port, draining: false };
+    this.vsListeners.set(id, l);
+    try {
+      if (protocol === 'tcp') {
+        const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true });
+        server.on('connection', (s) => this.onConnection(l, s));
+        server.on('error', () => undefined);
+        l.server = server;
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen({ host: addr, port, backlog: this.opts.backlog }, () => {
+            server.off('error', reject);
+            resolve();
+          });
+        });
+      } else {
+        const u = new UdpService(this.table!, addr, port, this.clock, this.counters, (m) => this.noDest(keyText, m));
+        l.udp = u;
+        await u.listen();
+      }
+      this.emit('event', { type: 'listening', service: keyText, protocol, addr, port } satisfies ProxyEngineEvent);
+    } catch (e) {
+      this.counters.listenErrors++;
+      this.vsListeners.delete(id);
+      l.server?.close();
+      l.udp?.close();
+      this.emit('event', { type: 'listen-error', service: keyText, addr, port, message: (e as Error).message } satisfies ProxyEngineEvent);
+    }
+  }
+
+  private stopListener(id: string, l: Listener, final = false): void {
+    l.draining = true;
+    if (l.server) {
+      l.server.close();
+      this.vsListeners.delete(id);
+    }
+    if (l.udp && (final || l.udp.flowCount === 0)) {
+      l.udp.close();
+      this.vsListeners.delete(id);
+    }
+    this.emit('event', { type: 'stopped-listening', service: l.keyText, protocol: l.protocol, addr: l.addr, port: l.port } satisfies ProxyEngineEvent);
+  }
+
+  private noDest(service: string, message: string): void {
+    const now = this.clock();
+    const last = this.lastNoDestLog.get(service);
+    if (last === undefined || now - last >= 1000) {
+      this.lastNoDestLog.set(service, now);
+      this.emit('event', { type: 'no-dest', service, message } satisfies ProxyEngineEvent);
+    }
+  }
+
+  private noteOnce(key: string, ev: ProxyEngineEvent): void {
+    if (this.noted.has(key)) return;
+    this.noted.add(key);
+    this.emit('event', ev);
+  }
+
+  // ---- TCP -----------------------------------------------------------------------------------
+
+  private onConnection(l: Listener, socket: net.Socket): void {
+    socket.on('error', () => undefined);
+    const table = this.table;
+    const svc = table?.findService({ kind: 'addr', protocol: 'tcp', addr: l.addr, port: l.port });
+    if (!table || !svc || l.draining || this.stopping) {
+      socket.destroy();
+      return;
+    }
+    this.counters.accepted++;
+    const clientAddr = unmap(socket.remoteAddress ?? '', l.addr);
+    const clientPort = socket.remotePort ?? 0;
+    const r = table.schedule(svc, { clientAddr, clientPort, vaddr: l.addr, vport: l.port }, this.clock());
+    if (!r.ok) {
+      this.counters.noDest++;
+      this.noDest(svc.keyText, r.message);
+      socket.resetAndDestroy();
+      return;
+    }
+    const target = this.targetFor(svc, r.conn, l.port);
+    const live: Live = { conn: r.conn, relay: null, worker: -1, retried: false };
+    const id = r.conn.id;
+    this.live.set(id, live);
+    const w = this.pickWorker();
+    if (w < 0) {
+      live.relay = new TcpRelay(socket, target, {
+        state: (s) => this.onState(live, s),
+        refused: () => this.onRefused(live),
+        end: (reason) => this.onEnd(id, live, reason),
+      }, { connectTimeoutMs: this.opts.connectTimeoutMs });
+      return;
+    }
+    live.worker = w;
+    const slot = this.workers[w]!;
+    slot.load++;
+    const msg: ToWorker = ['relay', id, target.addr, target.port, target.header ? target.header.toString('base64') : ''];
+    slot.proc.send(msg, socket, (err) => {
+      if (!err) return;
+      this.counters.handoffErrors++;
+      socket.destroy();
+      this.onState(live, 'CLOSE');
+      this.onEnd(id, live, 'killed');
+    });
+  }
+
+  private targetFor(svc: Service, conn: Conn, vport: number): RelayTarget {
+    const ep = { protocol: 'tcp' as const, clientAddr: conn.clientAddr, clientPort: conn.clientPort, vaddr: conn.vaddr, vport: conn.vport };
+    const header = svc.proxyProtocol === 'v1' ? proxyHeaderV1(ep) : svc.proxyProtocol === 'v2' ? proxyHeaderV2(ep) : null;
+    return { addr: conn.dest.addr, port: conn.dest.port || vport, header };
+  }
+
+  private onState(live: Live, s: RelayState): void {
+    this.table?.setState(live.conn, s, this.clock());
+  }
+
+  /** Our addition: retry once on another destination when the service asks for it. */
+  private onRefused(live: Live): RelayTarget | null {
+    const table = this.table;
+    const old = live.conn;
+    this.counters.refused++;
+    if (!table || !old.service.retryOnRefuse || old.service.removed || live.retried) return null;
+    live.retried = true;
+    table.setState(old, 'CLOSE', this.clock());
+    const r = table.schedule(old.service, {
+      clientAddr: old.clientAddr, clientPort: old.clientPort, vaddr: old.vaddr, vport: old.vport, exclude: old.dest,
+    }, this.clock());
+    if (!r.ok || r.dest === old.dest) {
+      if (r.ok) table.setState(r.conn, 'CLOSE', this.clock());
+      return null;
+    }
+    this.counters.retried++;
+    live.conn = r.conn;
+    return this.targetFor(old.service, r.conn, old.vport);
+  }
+
+  private onEnd(id: number, live: Live, reason: RelayEnd): void {
+    if (!this.live.has(id)) return;
+    this.live.delete(id);
+    // a refusal is counted when it happens (onRefused); the final reason counts the rest
+    if (reason !== 'refused') this.counters[END_COUNTER[reason]]++;
+    if (live.relay) {
+      const c = live.relay.takeCounters();
+      if (c && this.table) this.table.traffic(live.conn, c[0], c[1], c[2], c[3]);
+    }
+    if (live.worker >= 0) {
+      const slot = this.workers[live.worker];
+      if (slot) slot.load--;
+    }
+  }
+
+  // ---- workers -------------------------------------------------------------------------------
+
+  private pickWorker(): number {
+    const n = this.workers.length;
+    for (let i = 0; i < n; i++) {
+      const w = (this.nextWorker + i) % n;
+      if (this.workers[w]!.ready) {
+        this.nextWorker = (w + 1) % n;
+        return w;
+      }
+    }
+    return -1; // no worker (or none ready): relay here
+  }
+
+  private startWorker(i: number): Promise<void> {
+    const path = fileURLToPath(new URL('./worker.js', import.meta.url));
+    const proc = fork(path, [], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      env: { ...process.env, LVSD_PROXY_CONNECT_TIMEOUT_MS: String(this.opts.connectTimeoutMs) },
+    });
+    const slot: WorkerSlot = { proc, ready: false, load: 0 };
+    this.workers[i] = slot;
+    proc.on('error', () => undefined);
+    proc.on('exit', (code) => {
+      slot.ready = false;
+      // its connections are gone with it: close them in the table
+      for (const [id, l] of this.live) {
+        if (l.worker === i) {
+          this.onState(l, 'CLOSE');
+          this.onEnd(id, l, 'killed');
+        }
+      }
+      if (!this.stopping) this.emit('event', { type: 'worker-exit', worker: i, code } satisfies ProxyEngineEvent);
+    });
+    return new Promise<void>((resolve) => {
+      proc.on('message', (m: FromWorker) => {
+        if (m[0] === 'ready') {
+          slot.ready = true;
+          resolve();
+        } else if (m[0] === 'batch') this.onBatch(i, m[1]);
+      });
+      proc.once('exit', () => resolve());
+    });
+  }
+
+  private toWorker(i: number, msg: ToWorker): void {
+    const w = this.workers[i];
+    if (w?.proc.connected) w.proc.send(msg);
+  }
+
+  private onBatch(worker: number, events: WorkerEvent[]): void {
+    const table = this.table;
+    if (!table) return;
+    const now = this.clock();
+    for (const ev of events) {
+      const live = this.live.get(ev[1]);
+      if (!live) continue;
+      switch (ev[0]) {
+        case 's':
+          table.setState(live.conn, ev[2], now);
+          break;
+        case 't':
+          table.traffic(live.conn, ev[2], ev[3], ev[4], ev[5]);
+          table.touch(live.conn, now);
+          break;
+        case 'e':
+          this.onEnd(ev[1], live, ev[2]);
+          break;
+        case 'r': {
+          const t = this.onRefused(live);
+          this.toWorker(worker, t
+            ? ['retry', ev[1], t.addr, t.port, t.header ? t.header.toString('base64') : '']
+            : ['retry', ev[1], null, 0, '']);
+          break;
+        }
+      }
+    }
+  }
+}
+
+/** An IPv4 client on a dual-stack socket shows as ::ffff:a.b.c.d; the table wants a.b.c.d. */
+function unmap(addr: string, vaddr: string): string {
+  return addr.startsWith('::ffff:') && !vaddr.includes(':') ? addr.slice(7) : addr;
+}
+
