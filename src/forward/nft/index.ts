@@ -4,3 +4,4 @@ export * from './types.js';
 export * from './errors.js';
 export { isActiveState, parseConntrackLine, type CtEntry } from './conntrack-line.js';
 export { MARK_BASE, MARK_MASK, isLvsdMark } from './marks.js';
+export { TableDirector, servicesFromTable, tableState } from './table-director.js';

@@ -54,8 +54,11 @@ const SETS: [string, string][] = [
   ['map snat4', 'type mark : ipv4_addr;'],
   ['map snat6', 'type mark : ipv6_addr;'],
 ];
-export const COUNTERS = ['frag', 'nosyn', 'queued', 'unknown', 'unscheduled'] as const;
+export const COUNTERS = ['fragments', 'nosyn', 'queued', 'unknown', 'unscheduled'] as const;
 export type KernelCounterName = (typeof COUNTERS)[number];
+
+const setKind = (k: string): string => k.split(' ')[0];
+const setName = (k: string): string => k.split(' ')[1];
 
 const BASE_CHAINS: [string, string][] = [
   ['raw_pre', 'type filter hook prerouting priority -450; policy accept;'],
@@ -67,11 +70,11 @@ const BASE_CHAINS: [string, string][] = [
 export function renderRuleset(input: RulesetInput): string {
   const t = `inet ${TABLE}`;
   const out: string[] = [`add table ${t}`, `add chain ${t} nfqueue`];
-  for (const [kind, spec] of SETS) out.push(`add ${kind} ${t} { ${spec} }`);
+  for (const [kind, spec] of SETS) out.push(`add ${setKind(kind)} ${t} ${setName(kind)} { ${spec} }`);
   for (const c of COUNTERS) out.push(`add counter ${t} ${c}`);
   for (const [name, spec] of BASE_CHAINS) out.push(`add chain ${t} ${name} { ${spec} }`);
   out.push(`add chain ${t} new_flow`);
-  for (const [kind] of SETS) out.push(`flush ${kind} ${t}`);
+  for (const [kind] of SETS) out.push(`flush ${setKind(kind)} ${t} ${setName(kind)}`);
   for (const [name] of BASE_CHAINS) out.push(`flush chain ${t} ${name}`);
   out.push(`flush chain ${t} new_flow`);
 
@@ -111,8 +114,8 @@ export function renderRuleset(input: RulesetInput): string {
   const r = (chain: string, rule: string): void => {
     out.push(`add rule ${t} ${chain} ${rule}`);
   };
-  r('raw_pre', 'ip frag-off & 0x3fff != 0 ip daddr @vip4 counter name frag');
-  r('raw_pre', 'exthdr frag exists ip6 daddr @vip6 counter name frag');
+  r('raw_pre', 'ip frag-off & 0x3fff != 0 ip daddr @vip4 counter name fragments');
+  r('raw_pre', 'exthdr frag exists ip6 daddr @vip6 counter name fragments');
   r('pre', `ct mark @drmarks meta mark set ct mark`);
   r('pre', 'ct state new ip daddr . meta l4proto . th dport @svc4 goto new_flow');
   r('pre', 'ct state new ip6 daddr . meta l4proto . th dport @svc6 goto new_flow');
@@ -122,8 +125,8 @@ export function renderRuleset(input: RulesetInput): string {
   r('new_flow', 'tcp flags & (fin | syn | rst | ack) != syn counter name nosyn drop');
   r('new_flow', 'counter name queued jump nfqueue');
   r('nat_pre', `meta mark & ${mask} ct mark set meta mark`);
-  r('nat_pre', `ct mark & ${mask} == 0 ip daddr . meta l4proto . th dport @svc4 counter name unscheduled`);
-  r('nat_pre', `ct mark & ${mask} == 0 ip6 daddr . meta l4proto . th dport @svc6 counter name unscheduled`);
+  r('nat_pre', `ct mark & ${hex(MARK_MASK)} != ${hex(MARK_BASE)} ip daddr . meta l4proto . th dport @svc4 counter name unscheduled`);
+  r('nat_pre', `ct mark & ${hex(MARK_MASK)} != ${hex(MARK_BASE)} ip6 daddr . meta l4proto . th dport @svc6 counter name unscheduled`);
   r('nat_pre', 'meta nfproto ipv4 meta l4proto { tcp, udp } dnat ip to ct mark map @nat4p');
   r('nat_pre', 'meta nfproto ipv4 dnat ip to ct mark map @nat4a');
   r('nat_pre', 'meta nfproto ipv6 meta l4proto { tcp, udp } dnat ip6 to ct mark map @nat6p');
