@@ -246,11 +246,9 @@ const ROUTE_OPTIONS_1 = new Set([
 ]);
 const ROUTE_OPTIONS_0 = new Set(['pervasive', 'nexthop']);
 
+/** `w` is undefined when the value was missing (already reported). */
 function readGateway(w: Word | undefined, opt: Word, ctx: Ctx): { addr: string; family: Family } | undefined {
-  if (!w) {
-    ctx.diag.error('ECONFIG_ARGS', `'${opt.text}' needs an address`, opt.loc);
-    return undefined;
-  }
+  if (!w) return undefined;
   return readAddress(w, ctx, `'${opt.text}' address`);
 }
 
@@ -371,9 +369,13 @@ export function readRoute(s: Stmt, ctx: Ctx, kind: 'static' | 'virtual'): RouteE
     if (ROUTE_OPTIONS_1.has(t)) {
       r.options.push(t);
       if (next?.text === 'lock') r.options.push(w[++i].text);
-      const v = needArg();
-      if (!v) return undefined;
+      const v = w[i + 1];
+      if (!v) {
+        ctx.diag.error('ECONFIG_ARGS', `'${t}' needs a value`, opt.loc);
+        return undefined;
+      }
       r.options.push(v.text);
+      i++;
       continue;
     }
     if (ROUTE_OPTIONS_0.has(t)) {
