@@ -116,7 +116,7 @@ export function renderRuleset(input: RulesetInput): string {
   };
   r('raw_pre', 'ip frag-off & 0x3fff != 0 ip daddr @vip4 counter name fragments');
   r('raw_pre', 'exthdr frag exists ip6 daddr @vip6 counter name fragments');
-  r('pre', `ct mark @drmarks meta mark set ct mark`);
+  r('pre', 'ct direction original ct mark @drmarks meta mark set ct mark');
   r('pre', 'ct state new ip daddr . meta l4proto . th dport @svc4 goto new_flow');
   r('pre', 'ct state new ip6 daddr . meta l4proto . th dport @svc6 goto new_flow');
   r('pre', 'ct state new meta l4proto { tcp, udp } meta mark @fwm goto new_flow');
