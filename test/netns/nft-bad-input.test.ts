@@ -58,6 +58,12 @@ d('nft engine: bad input and a killed daemon', () => {
     }
   }, 30000);
 
+  it('TUN is refused at start with a clear error on this kernel (no ipip)', async () => {
+    const tun = new NftEngine(new TableDirector(table, now), { netns: topo.director, queueNum: 12 });
+    const svc = { id: 'TCP 203.0.113.10:9', family: 4 as const, proto: 'tcp' as const, vip: VIP4, vport: 9, method: 'tun' as const, dests: [{ id: 1, addr: rs4(1), port: 9 }] };
+    await expect(tun.start([svc])).rejects.toMatchObject({ code: 'ENFTTUN' });
+  });
+
   it('TCP without SYN for a new flow is dropped in the kernel and counted, never queued', async () => {
     const before = await engine.kernelCounters();
     const queuedBefore = engine.counters().queued;
