@@ -198,6 +198,7 @@ export class CheckCore {
     if (!c || c.vs.suspended) return [];
     const out: CoreAction[] = [];
     const { vs, rs } = c;
+    const sorryBefore = vs.sorryAlive;
     let delay = c.timing.delayLoopMs;
     if (res.ok) {
       c.retryIt = 0;
@@ -223,7 +224,9 @@ export class CheckCore {
       }
     }
     c.hasRun = true;
-    this.syncTable(vs, c.name, res.reason, res.tookMs, out);
+    // only a sorry-server swap touches the other servers' entries; keep the common case O(1)
+    if (vs.sorryAlive !== sorryBefore) this.syncTable(vs, c.name, res.reason, res.tookMs, out);
+    else this.syncRs(vs, rs, c.name, res.reason, res.tookMs, out);
     out.push({ kind: 'schedule', key, atMs: nowMs + delay });
     return out;
   }
@@ -330,25 +333,28 @@ export class CheckCore {
 
   /** Emit an event for every table entry of `vs` whose desired state changed. */
   private syncTable(vs: CoreVs, checker: string, reason: string, tookMs: number, out: CoreAction[]): void {
-    const sorryActive = vs.sorryAlive;
-    for (const rs of vs.rs) {
-      const want: TableEntry =
-        rs.alive && !sorryActive
-          ? { up: true, inTable: true, weight: this.rsWeight(rs) }
-          : { up: rs.alive, inTable: rs.inhibit, weight: 0 };
-      if (rs.last && rs.last.up === want.up && rs.last.inTable === want.inTable && rs.last.weight === want.weight) continue;
-      rs.last = want;
-      const why = rs.alive && sorryActive ? 'quorum lost: sorry server in use' : reason;
-      out.push({ kind: 'emit', event: { kind: 'rs', vs: vs.id, rs: rs.key, up: want.up, weight: want.weight, inTable: want.inTable, checker, reason: why, took_ms: tookMs } });
-    }
+    for (const rs of vs.rs) this.syncRs(vs, rs, checker, reason, tookMs, out);
     const s = vs.spec.sorryServer;
     if (!s) return;
-    const want: TableEntry = sorryActive
+    const want: TableEntry = vs.sorryAlive
       ? { up: true, inTable: true, weight: 1 }
       : { up: false, inTable: vs.spec.sorryServerInhibit ?? false, weight: 0 };
     const l = vs.sorryLast;
     if (l && l.up === want.up && l.inTable === want.inTable && l.weight === want.weight) return;
     vs.sorryLast = want;
-    out.push({ kind: 'emit', event: { kind: 'sorry', vs: vs.id, rs: endpoint(s.addr, s.port), up: want.up, weight: want.weight, inTable: want.inTable, checker: '', reason: sorryActive ? 'quorum lost' : 'quorum held', took_ms: 0 } });
+    out.push({ kind: 'emit', event: { kind: 'sorry', vs: vs.id, rs: endpoint(s.addr, s.port), up: want.up, weight: want.weight, inTable: want.inTable, checker: '', reason: vs.sorryAlive ? 'quorum lost' : 'quorum held', took_ms: 0 } });
+  }
+
+  /** Emit an event if this real server's desired table entry changed. */
+  private syncRs(vs: CoreVs, rs: CoreRs, checker: string, reason: string, tookMs: number, out: CoreAction[]): void {
+    const want: TableEntry =
+      rs.alive && !vs.sorryAlive
+        ? { up: true, inTable: true, weight: this.rsWeight(rs) }
+        : { up: rs.alive, inTable: rs.inhibit, weight: 0 };
+    const l = rs.last;
+    if (l && l.up === want.up && l.inTable === want.inTable && l.weight === want.weight) return;
+    rs.last = want;
+    const why = rs.alive && vs.sorryAlive ? 'quorum lost: sorry server in use' : reason;
+    out.push({ kind: 'emit', event: { kind: 'rs', vs: vs.id, rs: rs.key, up: want.up, weight: want.weight, inTable: want.inTable, checker, reason: why, took_ms: tookMs } });
   }
 }
