@@ -6,7 +6,7 @@ import { InvalidAddressError } from './errors.js';
 
 const GOLDEN_RATIO_32 = 0x61c88647;
 
-/** include/linux/hash.h hash_32(): top `bits` bits of x * GOLDEN_RATIO_32 mod 2^32. */
+/** include/linux/hash.h hash_32(): top `bits` bits of x * GOLDEN_RATIO_32 mod 2^32 (x: a u32 or its int32 alias). */
 export function hash32(x: number, bits: number): number {
   return (Math.imul(x, GOLDEN_RATIO_32) >>> 0) >>> (32 - bits);
 }
@@ -158,67 +158,81 @@ export function hsipKey(k0: bigint, k1: bigint): HsipKey {
  * locals so a call allocates nothing.
  */
 export function hsiphashU32(v: number, key: HsipKey): number {
-  let v0h = (0x736f6d65 ^ key.k0hi) >>> 0;
-  let v0l = (0x70736575 ^ key.k0lo) >>> 0;
-  let v1h = (0x646f7261 ^ key.k1hi) >>> 0;
-  let v1l = (0x6e646f6d ^ key.k1lo) >>> 0;
-  let v2h = (0x6c796765 ^ key.k0hi) >>> 0;
-  let v2l = (0x6e657261 ^ key.k0lo) >>> 0;
-  let v3h = (0x74656462 ^ key.k1hi) >>> 0;
-  let v3l = (0x79746573 ^ key.k1lo) >>> 0;
-  // b = len << 56 | le32(v): len = 4
+  return hsiphashI32(v, key) >>> 0;
+}
+
+/**
+ * hsiphashU32 reduced modulo m (m < 2^31). Used on the pick path: the core returns the hash as
+ * a signed int32, which stays a small integer across the call boundary where an unsigned value
+ * above 2^31 would be boxed as a heap number.
+ */
+export function hsiphashMod(v: number, key: HsipKey, m: number): number {
+  return (hsiphashI32(v, key) >>> 0) % m;
+}
+
+function hsiphashI32(v: number, key: HsipKey): number {
+  // PREAMBLE(4): the SipHash constants XORed with the key; b = len << 56 | le32(v), len = 4.
+  let v0h = 0x736f6d65 ^ key.k0hi;
+  let v0l = 0x70736575 ^ key.k0lo;
+  let v1h = 0x646f7261 ^ key.k1hi;
+  let v1l = 0x6e646f6d ^ key.k1lo;
+  let v2h = 0x6c796765 ^ key.k0hi;
+  let v2l = 0x6e657261 ^ key.k0lo;
+  let v3h = 0x74656462 ^ key.k1hi;
+  let v3l = 0x79746573 ^ key.k1lo;
   const bh = 0x04000000;
-  const bl = v >>> 0;
-  v3h = (v3h ^ bh) >>> 0;
-  v3l = (v3l ^ bl) >>> 0;
-  let lo: number;
-  let th: number;
-  let tl: number;
-  // One compression round, then finalisation with three more.
+  const bl = v | 0;
+  v3h ^= bh;
+  v3l ^= bl;
+  // Lanes are int32 pairs; a 64-bit add carries when the unsigned low sum wraps.
+  let lo = 0;
+  let th = 0;
+  let tl = 0;
   for (let round = 0; round < 4; round++) {
-    if (round === 1) {
-      v0h = (v0h ^ bh) >>> 0;
-      v0l = (v0l ^ bl) >>> 0;
-      v2l = (v2l ^ 0xff) >>> 0;
-    }
     // v0 += v1; v1 = rol(v1, 13); v1 ^= v0; v0 = rol(v0, 32)
-    lo = (v0l + v1l) >>> 0;
-    v0h = (v0h + v1h + (lo < v0l ? 1 : 0)) >>> 0;
+    lo = (v0l + v1l) | 0;
+    v0h = (v0h + v1h + ((lo >>> 0) < (v0l >>> 0) ? 1 : 0)) | 0;
     v0l = lo;
-    th = ((v1h << 13) | (v1l >>> 19)) >>> 0;
-    tl = ((v1l << 13) | (v1h >>> 19)) >>> 0;
-    v1h = (th ^ v0h) >>> 0;
-    v1l = (tl ^ v0l) >>> 0;
+    th = (v1h << 13) | (v1l >>> 19);
+    tl = (v1l << 13) | (v1h >>> 19);
+    v1h = th ^ v0h;
+    v1l = tl ^ v0l;
     th = v0h;
     v0h = v0l;
     v0l = th;
     // v2 += v3; v3 = rol(v3, 16); v3 ^= v2
-    lo = (v2l + v3l) >>> 0;
-    v2h = (v2h + v3h + (lo < v2l ? 1 : 0)) >>> 0;
+    lo = (v2l + v3l) | 0;
+    v2h = (v2h + v3h + ((lo >>> 0) < (v2l >>> 0) ? 1 : 0)) | 0;
     v2l = lo;
-    th = ((v3h << 16) | (v3l >>> 16)) >>> 0;
-    tl = ((v3l << 16) | (v3h >>> 16)) >>> 0;
-    v3h = (th ^ v2h) >>> 0;
-    v3l = (tl ^ v2l) >>> 0;
+    th = (v3h << 16) | (v3l >>> 16);
+    tl = (v3l << 16) | (v3h >>> 16);
+    v3h = th ^ v2h;
+    v3l = tl ^ v2l;
     // v0 += v3; v3 = rol(v3, 21); v3 ^= v0
-    lo = (v0l + v3l) >>> 0;
-    v0h = (v0h + v3h + (lo < v0l ? 1 : 0)) >>> 0;
+    lo = (v0l + v3l) | 0;
+    v0h = (v0h + v3h + ((lo >>> 0) < (v0l >>> 0) ? 1 : 0)) | 0;
     v0l = lo;
-    th = ((v3h << 21) | (v3l >>> 11)) >>> 0;
-    tl = ((v3l << 21) | (v3h >>> 11)) >>> 0;
-    v3h = (th ^ v0h) >>> 0;
-    v3l = (tl ^ v0l) >>> 0;
+    th = (v3h << 21) | (v3l >>> 11);
+    tl = (v3l << 21) | (v3h >>> 11);
+    v3h = th ^ v0h;
+    v3l = tl ^ v0l;
     // v2 += v1; v1 = rol(v1, 17); v1 ^= v2; v2 = rol(v2, 32)
-    lo = (v2l + v1l) >>> 0;
-    v2h = (v2h + v1h + (lo < v2l ? 1 : 0)) >>> 0;
+    lo = (v2l + v1l) | 0;
+    v2h = (v2h + v1h + ((lo >>> 0) < (v2l >>> 0) ? 1 : 0)) | 0;
     v2l = lo;
-    th = ((v1h << 17) | (v1l >>> 15)) >>> 0;
-    tl = ((v1l << 17) | (v1h >>> 15)) >>> 0;
-    v1h = (th ^ v2h) >>> 0;
-    v1l = (tl ^ v2l) >>> 0;
+    th = (v1h << 17) | (v1l >>> 15);
+    tl = (v1l << 17) | (v1h >>> 15);
+    v1h = th ^ v2h;
+    v1l = tl ^ v2l;
     th = v2h;
     v2h = v2l;
     v2l = th;
+    if (round === 0) {
+      // HPOSTAMBLE after the single compression round: v0 ^= b; v2 ^= 0xff; three more rounds.
+      v0h ^= bh;
+      v0l ^= bl;
+      v2l ^= 0xff;
+    }
   }
-  return (v0l ^ v1l ^ v2l ^ v3l) >>> 0;
+  return v0l ^ v1l ^ v2l ^ v3l;
 }

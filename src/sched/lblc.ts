@@ -37,7 +37,7 @@ export class LocalityLeastConnectionScheduler implements GarbageCollectingSchedu
   }
 
   pick(key: PacketKey, nowMs: number): SchedDest | null {
-    const fold = key.daddrFold;
+    const fold = key.daddrFold | 0; // int32 alias: same hash, never boxed
     const en = this.table.get(key.family, key.daddr, fold);
     if (en !== null) {
       en.lastuse = nowMs;

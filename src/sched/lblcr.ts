@@ -45,7 +45,7 @@ export class LocalityReplicatedScheduler implements GarbageCollectingScheduler {
   }
 
   pick(key: PacketKey, nowMs: number): SchedDest | null {
-    const fold = key.daddrFold;
+    const fold = key.daddrFold | 0; // int32 alias: same hash, never boxed
     const en = this.table.get(key.family, key.daddr, fold);
     if (en === null) {
       const d = weightedLeastConn(this.dests);

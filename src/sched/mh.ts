@@ -3,7 +3,7 @@
 // proportional to its last non-zero weight; the client source address (plus source port with
 // mh-port) picks the slot. mh-fallback probes further slots when the dest there is unavailable.
 import { TooManyDestinationsError } from './errors.js';
-import { foldAddress, hsipKey, hsiphashU32 } from './hash.js';
+import { foldAddress, hsipKey, hsiphashMod } from './hash.js';
 import type { PacketKey, SchedDest, SchedFlags, Scheduler } from './types.js';
 
 /** The kernel's primes[]: CONFIG_IP_VS_MH_TAB_INDEX 8..17 picks one. */
@@ -89,9 +89,9 @@ export class MaglevHashingScheduler implements Scheduler {
     const turns = new Int32Array(n);
     for (let i = 0; i < n; i++) {
       const d = dests[i]!;
-      const v = (d.port + foldAddress(d.addr)) >>> 0;
-      perm[i] = hsiphashU32(v, HASH1) % M;
-      skip[i] = (hsiphashU32(v, HASH2) % (M - 1)) + 1;
+      const v = (d.port + foldAddress(d.addr)) | 0;
+      perm[i] = hsiphashMod(v, HASH1, M);
+      skip[i] = hsiphashMod(v, HASH2, M - 1) + 1;
       const lw = this.lastWeight.get(d.id)!;
       const t = Math.trunc(lw / g) >> shift;
       turns[i] = t !== 0 ? t : lw !== 0 ? 1 : 0;
@@ -130,7 +130,7 @@ export class MaglevHashingScheduler implements Scheduler {
 
   /** hsiphash of (offset + port + fold) with the first key, reduced to a slot. */
   private slot(fold: number, port: number, offset: number): number {
-    return hsiphashU32((offset + port + fold) >>> 0, HASH1) % this.tableSize;
+    return hsiphashMod((offset + port + fold) | 0, HASH1, this.tableSize);
   }
 
   pick(key: PacketKey, _nowMs: number): SchedDest | null {

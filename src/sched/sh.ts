@@ -47,7 +47,8 @@ export class SourceHashingScheduler implements Scheduler {
 
   pick(key: PacketKey, _nowMs: number): SchedDest | null {
     const port = this.usePort ? key.sport : 0;
-    const h = hash32((port + key.saddrFold) >>> 0, SH_TAB_BITS);
+    // | 0 keeps the argument a small integer (an unsigned value above 2^31 would be boxed).
+    const h = hash32((port + key.saddrFold) | 0, SH_TAB_BITS);
     const first = this.buckets[h & SH_TAB_MASK]!;
     if (first === null) return null;
     if (!unavailable(first)) return first;
