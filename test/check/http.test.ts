@@ -5,6 +5,7 @@ import { createServer as createHttp, type IncomingMessage, type ServerResponse }
 import { createServer as createHttps } from 'node:https';
 import { createServer as createTcp, type Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { httpCheck, parseStatusRanges, statusMatches, buildRequest } from '../../src/check/http.js';
 import { genhashMain } from '../../src/check/genhash.js';
 import type { HttpCheckSpec } from '../../src/check/types.js';
@@ -134,5 +135,32 @@ describe('genhash', () => {
     expect(await genhashMain(['ftp://x/'], w)).toBe(2);
     expect(await genhashMain(['-s', '127.0.0.1', '-p', String(await closedPort())], w)).toBe(1);
     expect(out).toContain('ECONNREFUSED');
+  });
+});
+
+describe('untrusted response bytes', () => {
+  it('any bytes from the server give a clean result, never a throw or a hang', async () => {
+    let payload = Buffer.alloc(0);
+    const srv = createTcp((s: Socket) => {
+      s.on('error', () => {});
+      s.once('data', () => s.end(payload));
+    });
+    const port = await listen(srv);
+    try {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.oneof(fc.uint8Array({ maxLength: 300 }), fc.string().map((t) => new TextEncoder().encode(`HTTP/1.0 ${t}\r\n\r\n${t}`))),
+          async (bytes) => {
+            payload = Buffer.from(bytes);
+            const r = await httpCheck(spec({ connectPort: port, urls: [{ path: '/', digest: md5('x') }] }), target, 1000);
+            expect(typeof r.ok).toBe('boolean');
+            expect(r.reason).not.toMatch(/timeout/);
+          },
+        ),
+        { numRuns: 60 },
+      );
+    } finally {
+      await close(srv);
+    }
   });
 });

@@ -24,7 +24,6 @@ describe('SMTP_CHECK', () => {
   const helos: string[] = [];
   const smtp = new SMTPServer({ authOptional: true, disabledCommands: ['STARTTLS'], logger: false, onConnect: (_s, cb) => cb() });
   smtp.on('error', () => {});
-  (smtp as unknown as { onHelo?: unknown }).onHelo = undefined;
   let port = 0;
   const mute = createTcp((s: Socket) => s.on('error', () => {}));
   const muted: Socket[] = [];
