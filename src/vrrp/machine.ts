@@ -215,6 +215,10 @@ export class VrrpMachine {
     return this.enter('BACKUP', []);
   }
 
+  faultCauses(): string[] {
+    return [...this.faults];
+  }
+
   get faulty(): boolean {
     return this.faults.size > 0;
   }

@@ -1,0 +1,241 @@
+// VrrpRuntime: the daemon's handle on VRRP. start(spec) / reconcile(spec) / stop(); one raw socket
+// per (interface, family) shared by the instances on it; tracking polls; state-change events.
+import type { Logger } from 'pino';
+import * as net from '../net/index.js';
+import { canonicalAddr, isMulticast } from './addr.js';
+import { systemClock, type Clock } from './clock.js';
+import { decodeIpv4, VRRP_MCAST4, VRRP_MCAST6, VRRP_PROTO, type DropReason } from './codec.js';
+import { instanceFamily, VrrpInstance, type ResolvedInstance } from './instance.js';
+import { Notifier } from './notify.js';
+import { ScriptTracker } from './script-tracker.js';
+import { SyncGroup } from './sync-group.js';
+import type { VrrpCounters, VrrpInstanceSpec, VrrpRuntimeSpec, VrrpState } from './types.js';
+import { readFile } from 'node:fs/promises';
+
+export type StateChangeListener = (instance: string, from: VrrpState, to: VrrpState) => void;
+
+export interface VrrpRuntimeOptions {
+  logger: Logger;
+  clock?: Clock;
+  /** How often interfaces and track files are polled (default 500 ms). */
+  trackPollMs?: number;
+  dropLogIntervalMs?: number;
+}
+
+export interface InstanceStatus {
+  name: string;
+  state: VrrpState;
+  priority: number;
+  masterAddr: string | null;
+  masterAdverIntCs: number;
+  counters: VrrpCounters;
+}
+
+interface SocketEntry {
+  sock: net.VrrpSocket;
+  byVrid: Map<number, VrrpInstance>;
+}
+
+export class VrrpRuntime {
+  private readonly instances = new Map<string, VrrpInstance>();
+  private readonly specs = new Map<string, string>();
+  private readonly sockets = new Map<string, SocketEntry>();
+  private readonly listeners = new Set<StateChangeListener>();
+  private groups: SyncGroup[] = [];
+  private scripts: ScriptTracker | null = null;
+  private scriptsKey = '';
+  private notifier: Notifier;
+  private poll: NodeJS.Timeout | null = null;
+  private spec: VrrpRuntimeSpec = { instances: [] };
+  private readonly clock: Clock;
+  /** Packets that reached no instance, by reason. */
+  readonly dropped: Partial<Record<DropReason, number>> = {};
+
+  constructor(private readonly opts: VrrpRuntimeOptions) {
+    this.clock = opts.clock ?? systemClock;
+    this.notifier = new Notifier(opts.logger);
+  }
+
+  onStateChange(cb: StateChangeListener): () => void {
+    this.listeners.add(cb);
+    return () => this.listeners.delete(cb);
+  }
+
+  /** Start every instance. Instances that cannot start are reported, the rest run. */
+  async start(spec: VrrpRuntimeSpec): Promise<Error[]> {
+    return this.reconcile(spec);
+  }
+
+  /** Move to a new spec: unchanged instances keep their state; changed ones restart; removed ones stop. */
+  async reconcile(spec: VrrpRuntimeSpec): Promise<Error[]> {
+    const errors: Error[] = [];
+    this.spec = spec;
+    this.notifier = new Notifier(this.opts.logger, spec.notifyFifo);
+    const wanted = new Map(spec.instances.map((i) => [i.name, i]));
+    for (const [name, inst] of [...this.instances]) {
+      const next = wanted.get(name);
+      if (!next || JSON.stringify(next) !== this.specs.get(name)) await this.remove(name, inst);
+    }
+    const key = JSON.stringify(spec.scripts ?? []);
+    if (key !== this.scriptsKey) {
+      this.scripts?.stop();
+      this.scripts = new ScriptTracker(spec.scripts ?? [], this.opts.logger);
+      this.scripts.on('change', () => void this.refreshTracking());
+      this.scriptsKey = key;
+      this.scripts.start();
+    }
+    const fresh: VrrpInstance[] = [];
+    for (const s of spec.instances) {
+      if (this.instances.has(s.name)) continue;
+      try {
+        fresh.push(await this.create(s));
+      } catch (e) {
+        errors.push(e as Error);
+        this.opts.logger.error({ vrrp: s.name, error: (e as Error).message }, 'vrrp instance not started');
+      }
+    }
+    this.groups = (spec.syncGroups ?? []).map(
+      (g) => new SyncGroup(g, g.members.map((m) => this.instances.get(m)).filter((x): x is VrrpInstance => !!x), this.clock, this.notifier),
+    );
+    await this.refreshTracking();
+    for (const i of fresh) i.start();
+    this.poll ??= setInterval(() => void this.refreshTracking(), this.opts.trackPollMs ?? 500);
+    return errors;
+  }
+
+  /** Graceful stop of everything: priority-0 adverts, VIPs removed, STOP notifies. */
+  async stop(): Promise<void> {
+    if (this.poll) clearInterval(this.poll);
+    this.poll = null;
+    this.scripts?.stop();
+    this.scripts = null;
+    this.scriptsKey = '';
+    await Promise.all([...this.instances].map(([name, inst]) => this.remove(name, inst)));
+  }
+
+  status(): InstanceStatus[] {
+    return [...this.instances.values()].map((i) => ({
+      name: i.name,
+      state: i.state,
+      priority: i.machine.priority,
+      masterAddr: i.machine.masterAddr,
+      masterAdverIntCs: i.machine.masterAdverIntCs,
+      counters: i.counters,
+    }));
+  }
+
+  instance(name: string): VrrpInstance | undefined {
+    return this.instances.get(name);
+  }
+
+  private async remove(name: string, inst: VrrpInstance): Promise<void> {
+    await inst.stop();
+    this.instances.delete(name);
+    this.specs.delete(name);
+    for (const [key, e] of this.sockets) {
+      if (e.byVrid.get(inst.spec.vrid) === inst) e.byVrid.delete(inst.spec.vrid);
+      if (e.byVrid.size === 0) {
+        e.sock.close();
+        this.sockets.delete(key);
+      }
+    }
+  }
+
+  private async create(s: VrrpInstanceSpec): Promise<VrrpInstance> {
+    const { family, version } = instanceFamily(s);
+    const ifindex = await net.ifIndex(s.interface);
+    const ownAddr = canonicalAddr(s.unicastSrcIp ?? (await net.sourceAddress(s.interface, family)));
+    const resolved: ResolvedInstance = { family, version, ownAddr, ifindex };
+    const entry = this.socketFor(s.interface, family, ifindex);
+    if (entry.byVrid.has(s.vrid)) throw new Error(`${s.name}: VRID ${s.vrid} already used on ${s.interface} IPv${family}`);
+    const inst = new VrrpInstance(s, resolved, { send: (d, dst) => entry.sock.send(d, dst) }, {
+      clock: this.clock,
+      logger: this.opts.logger,
+      notifier: this.notifier,
+      dropLogIntervalMs: this.opts.dropLogIntervalMs,
+      onTransition: (i, from, to) => this.transitioned(i, from, to),
+    });
+    entry.byVrid.set(s.vrid, inst);
+    this.instances.set(s.name, inst);
+    this.specs.set(s.name, JSON.stringify(s));
+    return inst;
+  }
+
+  private transitioned(inst: VrrpInstance, from: VrrpState, to: VrrpState): void {
+    for (const g of this.groups) if (g.has(inst)) g.onTransition(inst, from, to);
+    for (const l of this.listeners) {
+      try {
+        l(inst.name, from, to);
+      } catch (e) {
+        this.opts.logger.error({ error: (e as Error).message }, 'state change listener threw');
+      }
+    }
+  }
+
+  private socketFor(dev: string, family: 4 | 6, ifindex: number): SocketEntry {
+    const key = `${dev}/${family}`;
+    let e = this.sockets.get(key);
+    if (e) return e;
+    // Joining the group is harmless for unicast-only instances and lets one socket serve both.
+    const sock = new net.VrrpSocket({ family, dev, ifindex, group: family === 4 ? VRRP_MCAST4 : VRRP_MCAST6 });
+    const entry: SocketEntry = { sock, byVrid: new Map() };
+    sock.on('packet', (p: net.RawPacket) => this.onPacket(entry, family, p));
+    sock.on('error', (err: Error) => this.opts.logger.error({ dev, family, error: err.message }, 'vrrp socket error'));
+    this.sockets.set(key, entry);
+    e = entry;
+    return e;
+  }
+
+  private runtimeDrop(reason: DropReason): void {
+    this.dropped[reason] = (this.dropped[reason] ?? 0) + 1;
+  }
+
+  private onPacket(entry: SocketEntry, family: 4 | 6, p: net.RawPacket): void {
+    try {
+      let payload: Buffer;
+      let meta: { src: string; dst?: string; dstIsMulticast?: boolean; ttl?: number };
+      if (family === 4) {
+        const ip = decodeIpv4(p.data);
+        if (!ip.ok) return this.runtimeDrop(ip.reason);
+        if (ip.packet.protocol !== VRRP_PROTO) return;
+        payload = ip.packet.payload;
+        meta = { src: ip.packet.src, dst: ip.packet.dst, dstIsMulticast: isMulticast(ip.packet.dst), ttl: ip.packet.ttl };
+      } else {
+        payload = p.data;
+        meta = { src: p.from.split('%')[0] };
+      }
+      if (payload.length < 8) return this.runtimeDrop('short');
+      const inst = entry.byVrid.get(payload[1]);
+      if (!inst) return this.runtimeDrop('vrid-unknown');
+      inst.receive(meta, payload);
+    } catch (e) {
+      // Defence in depth: the codec never throws, but a packet must never take the runtime down.
+      this.runtimeDrop('short');
+      this.opts.logger.error({ error: (e as Error).message }, 'vrrp packet handling failed');
+    }
+  }
+
+  private async refreshTracking(): Promise<void> {
+    for (const inst of this.instances.values()) {
+      const s = inst.spec;
+      try {
+        if (!s.dontTrackPrimary) inst.setTracked(`if:${s.interface}:primary`, { weight: 0, up: await net.linkIsUp(s.interface) });
+        for (const t of s.trackInterface ?? []) inst.setTracked(`if:${t.name}`, { weight: t.weight ?? 0, reverse: t.reverse, up: await net.linkIsUp(t.name) });
+        for (const t of s.trackFile ?? []) {
+          const n = Number((await readFile(t.path, 'utf8').catch(() => '0')).trim()) || 0;
+          const w = t.weight ?? 1;
+          // keepalived: value x weight is added (either sign); with weight 0 a non-zero value is a fault.
+          if (w === 0) inst.setTracked(`file:${t.path}`, { weight: 0, up: n === 0 });
+          else inst.setTracked(`file:${t.path}`, { weight: w * n * (t.reverse ? -1 : 1), up: w * n * (t.reverse ? -1 : 1) > 0 });
+        }
+        const groupScripts = this.groups.filter((g) => g.has(inst)).flatMap((g) => g.spec.trackScript ?? []);
+        for (const t of [...(s.trackScript ?? []), ...groupScripts]) {
+          const def = this.scripts?.spec(t.name);
+          inst.setTracked(`script:${t.name}`, { weight: t.weight ?? def?.weight ?? 0, reverse: t.reverse ?? def?.reverse, up: this.scripts?.isUp(t.name) ?? false });
+        }
+      } catch (e) {
+        this.opts.logger.error({ vrrp: s.name, error: (e as Error).message }, 'tracking refresh failed');
+      }
+    }
+  }
+}

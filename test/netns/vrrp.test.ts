@@ -1,0 +1,164 @@
+// Two lvsd VRRP runtimes (harness child processes) in network namespaces joined by a bridge, with a
+// client namespace reaching a TCP service through the VIP.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createRequire } from 'node:module';
+import { addrs, isRoot, makeLab, nsExec, probe, probeUntil, sleep, startEcho, startHarness, waitLinkLocal, type Lab, type Proc } from '../vrrp/netns-helpers.js';
+import { encodeAdvert, encodeIpv4Header } from '../../src/vrrp/codec.js';
+
+if (!isRoot) console.log('test/netns/vrrp: skipped, needs root for network namespaces and raw sockets');
+const d = isRoot ? describe : describe.skip;
+
+const VIP4 = '192.0.2.100';
+const VIP6 = '2001:db8::100';
+type Extra = Record<string, unknown>;
+const inst4 = (priority: number, extra: Extra = {}) => ({
+  instances: [{ name: 'VI_1', interface: 'eth0', vrid: 51, priority, version: 3, advertInt: 0.1, virtualIpaddress: [{ address: VIP4, prefix: 24 }], garp: { masterDelay: 0, masterRepeat: 2 }, ...extra }],
+});
+
+d('lvsd VRRP between network namespaces', () => {
+  let lab: Lab;
+  const procs: Proc[] = [];
+  const run = (router: string, spec: object) => {
+    const p = startHarness(lab, router, spec);
+    procs.push(p);
+    return p;
+  };
+  const stopAll = async () => {
+    for (const p of procs.splice(0)) {
+      p.kill('SIGKILL');
+      await p.exited();
+    }
+    for (const r of ['r1', 'r2']) for (const v of [`${VIP4}/24`, `${VIP6}/128`]) try { nsExec(lab.names[r], ['ip', 'addr', 'del', v, 'dev', 'eth0']); } catch { /* absent */ }
+  };
+
+  beforeAll(async () => {
+    lab = makeLab('vrrp');
+    startEcho(lab, 'r1');
+    startEcho(lab, 'r2');
+    await waitLinkLocal(lab, ['r1', 'r2']);
+  });
+  afterAll(() => lab?.cleanup());
+
+  it('v2 advert_int 1: the higher priority wins, holds the VIP, serves the client; SIGKILL moves it', async () => {
+    const spec = (p: number) => inst4(p, { version: 2, advertInt: 1 });
+    const a = run('r1', spec(150));
+    const b = run('r2', spec(100));
+    await a.waitState('MASTER', 8000);
+    await sleep(300);
+    expect(b.state()).toBe('BACKUP');
+    expect(addrs(lab, 'r1')).toContain(VIP4);
+    expect(addrs(lab, 'r2')).not.toContain(VIP4);
+    expect(probe(lab, VIP4)).toBe('r1');
+    // SIGKILL: no priority 0, r2 waits its full Master_Down_Interval (3.609 s) from r1's last advert.
+    a.kill('SIGKILL');
+    const t0 = Date.now();
+    await b.waitState('MASTER', 6000);
+    const took = Date.now() - t0;
+    expect(took).toBeGreaterThan(2500);
+    expect(took).toBeLessThan(4300);
+    expect(addrs(lab, 'r2')).toContain(VIP4);
+    // r1's namespace still holds the VIP (it was killed), so the client follows r2's gratuitous ARP.
+    expect(await probeUntil(lab, VIP4, 'r2', 3000)).toBe('r2');
+    await stopAll();
+  }, 30_000);
+
+  it('graceful stop: priority 0 advert, the peer takes over within skew time, VIP removed, STOP', async () => {
+    const a = run('r1', inst4(150));
+    const b = run('r2', inst4(100));
+    await a.waitState('MASTER', 5000);
+    await b.waitState('BACKUP', 2000);
+    await sleep(300);
+    const t0 = Date.now();
+    a.kill('SIGTERM');
+    await b.waitState('MASTER', 2000);
+    // Skew for p100 at 10 cs is 61 ms; a full down interval would be 361 ms.
+    expect(Date.now() - t0).toBeLessThan(300);
+    await a.exited();
+    expect(a.events.filter((e) => e.event === 'state').pop()).toMatchObject({ to: 'STOP' });
+    expect(addrs(lab, 'r1')).not.toContain(VIP4);
+    // The client follows r2's gratuitous ARP.
+    expect(await probeUntil(lab, VIP4, 'r2', 2000)).toBe('r2');
+    await stopAll();
+  }, 20_000);
+
+  it('preempt: a returning higher priority router takes the VIP back after its down timer', async () => {
+    const b = run('r2', inst4(100));
+    await b.waitState('MASTER', 5000);
+    const t0 = Date.now();
+    const a = run('r1', inst4(150));
+    await a.waitState('MASTER', 5000);
+    await b.waitState('BACKUP', 1000);
+    // r1 hears r2's lower adverts, discards them and preempts when its own down timer (~0.35 s) ends.
+    expect(Date.now() - t0).toBeLessThan(3000);
+    await sleep(200);
+    expect(addrs(lab, 'r1')).toContain(VIP4);
+    expect(addrs(lab, 'r2')).not.toContain(VIP4);
+    await stopAll();
+  }, 20_000);
+
+  it('nopreempt: the higher priority router stays Backup while a lower master advertises', async () => {
+    const b = run('r2', inst4(100));
+    await b.waitState('MASTER', 5000);
+    const a = run('r1', inst4(150, { nopreempt: true }));
+    await a.waitState('BACKUP', 3000);
+    await sleep(2000); // > 5 down intervals
+    expect(a.state()).toBe('BACKUP');
+    expect(b.state()).toBe('MASTER');
+    // ... until the master goes away.
+    b.kill('SIGTERM');
+    await a.waitState('MASTER', 2000);
+    await stopAll();
+  }, 20_000);
+
+  it('IPv6 v3 at 50 ms: election, VIP on the master, SIGKILL failover within ~3 intervals + skew', async () => {
+    const spec = (p: number) => ({
+      instances: [{ name: 'VI_6', interface: 'eth0', vrid: 52, priority: p, advertInt: 0.05, virtualIpaddress: [{ address: VIP6, prefix: 64 }], garp: { masterDelay: 0, masterRepeat: 1 } }],
+    });
+    const a = run('r1', spec(150));
+    const b = run('r2', spec(100));
+    await a.waitState('MASTER', 5000);
+    await b.waitState('BACKUP', 1000);
+    await sleep(500);
+    expect(a.state()).toBe('MASTER');
+    expect(b.state()).toBe('BACKUP');
+    expect(addrs(lab, 'r1')).toContain(VIP6);
+    expect(probe(lab, VIP6)).toBe('r1');
+    a.kill('SIGKILL');
+    const t0 = Date.now();
+    await b.waitState('MASTER', 2000);
+    expect(Date.now() - t0).toBeLessThan(180 + 150);
+    await stopAll();
+  }, 20_000);
+
+  it('bad packets are dropped and counted by reason; the master never flaps', async () => {
+    const a = run('r1', inst4(150));
+    await a.waitState('MASTER', 5000);
+    // A raw-socket injector in r2's namespace: TTL 254, bad checksum, unknown VRID, wrong VIP.
+    const require = createRequire(import.meta.url);
+    const codecPath = require.resolve('../../src/vrrp/codec.js');
+    const adv = (vrid: number, addrs: string[]) => encodeAdvert({ version: 3, vrid, priority: 200, intervalCs: 10, authType: 0, authData: Buffer.alloc(0), addrs }, { family: 4, src: '192.0.2.2', dst: '224.0.0.18' });
+    const good = adv(51, [VIP4]);
+    const badSum = Buffer.from(good);
+    badSum[7] ^= 0xff;
+    const pkts = [
+      { ttl: 254, p: good },
+      { ttl: 255, p: badSum },
+      { ttl: 255, p: adv(99, [VIP4]) },
+      { ttl: 255, p: adv(51, ['192.0.2.222']) },
+      { ttl: 255, p: good.subarray(0, 6) },
+    ].map(({ ttl, p }) => Buffer.concat([encodeIpv4Header({ src: '192.0.2.2', dst: '224.0.0.18', ttl, id: 7, payloadLen: p.length }), p]).toString('hex'));
+    void codecPath;
+    const inject = `const raw=require(${JSON.stringify(require.resolve('raw-socket'))});const s=raw.createSocket({protocol:112});s.setOption(0,3,1);const n=Buffer.from('eth0\\0');s.setOption(1,25,n,n.length);
+      const ps=${JSON.stringify(pkts)};let i=0;const next=()=>{if(i>=ps.length){s.close();return}const b=Buffer.from(ps[i++],'hex');s.send(b,0,b.length,'224.0.0.18',()=>setTimeout(next,20))};next();`;
+    nsExec(lab.names.r2, [process.execPath, '-e', inject]);
+    await sleep(300);
+    a.kill('SIGUSR1');
+    const st = await a.waitFor(() => a.events.find((e) => e.event === 'status'), 2000, 'status');
+    const status = st.status as Array<{ counters: { dropped: Record<string, number> } }>;
+    expect(status[0].counters.dropped).toEqual({ ttl: 1, checksum: 1, 'addr-missing': 1 });
+    expect(st.dropped).toEqual({ 'vrid-unknown': 1, short: 1 });
+    expect(a.state()).toBe('MASTER');
+    expect(a.events.filter((e) => e.event === 'state').length).toBe(2);
+    await stopAll();
+  }, 20_000);
+});
