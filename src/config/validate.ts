@@ -128,6 +128,82 @@ function validateRealServers(vs: VirtualServer, ctx: Ctx): void {
 }
 
 function validateVrrp(config: ConfigModel, ctx: Ctx): void {
-  void config;
-  void ctx;
+  const { diag } = ctx;
+  const names = (list: Array<{ name: string }>, what: string): Map<string, Loc | null> => {
+    const m = new Map<string, Loc | null>();
+    for (const x of list) {
+      if (m.has(x.name)) diag.error('ECONFIG_DUPLICATE', `${what} '${x.name}' is defined twice${firstAt(m.get(x.name) ?? null)}`, locOf(x));
+      else m.set(x.name, locOf(x));
+    }
+    return m;
+  };
+  const instances = names(config.vrrp_instance, 'vrrp_instance');
+  const scripts = names(config.vrrp_script, 'vrrp_script');
+  const files = names(config.track_file, 'track_file');
+  const processes = names(config.vrrp_track_process, 'vrrp_track_process');
+  names(config.vrrp_sync_group, 'vrrp_sync_group');
+
+  const refs = (list: Array<{ name: string }>, known: Map<string, Loc | null>, what: string, owner: string) => {
+    for (const r of list) if (!known.has(r.name)) diag.error('ECONFIG_REFERENCE', `${what} '${r.name}' is not defined (${owner})`, locOf(r));
+  };
+  const vrids = new Map<string, { name: string; loc: Loc | null }>();
+  const defaultIf = config.global_defs?.default_interface ?? null;
+  for (const vi of config.vrrp_instance) {
+    const owner = `in vrrp_instance ${vi.name}`;
+    refs(vi.track_script, scripts, 'vrrp_script', owner);
+    refs(vi.track_file, files, 'track_file', owner);
+    refs(vi.track_process, processes, 'vrrp_track_process', owner);
+    if (vi.virtual_router_id === null) diag.error('ECONFIG_VRRP', `vrrp_instance ${vi.name} needs 'virtual_router_id' (1..255)`, locOf(vi));
+    const ifname = vi.interface ?? defaultIf;
+    if (ifname === null) diag.error('ECONFIG_VRRP', `vrrp_instance ${vi.name} needs 'interface' (or global_defs default_interface)`, locOf(vi));
+    const v6 = vi.virtual_ipaddress.length > 0 && vi.virtual_ipaddress.every((a) => a.family === 6);
+    if (vi.virtual_router_id !== null && ifname !== null) {
+      const key = `${ifname}/${v6 ? 6 : 4}/${vi.virtual_router_id}`;
+      const prev = vrids.get(key);
+      if (prev) diag.error('ECONFIG_DUPLICATE', `virtual_router_id ${vi.virtual_router_id} on ${ifname} is already used by vrrp_instance ${prev.name}${firstAt(prev.loc)}`, keyLoc(vi, 'virtual_router_id'));
+      else vrids.set(key, { name: vi.name, loc: keyLoc(vi, 'virtual_router_id') });
+    }
+    if (vi.version === 3 && vi.authentication) diag.warn('WCONFIG_VRRP', 'VRRPv3 has no authentication: the authentication block is ignored', keyLoc(vi, 'authentication'));
+    const families = new Set(vi.virtual_ipaddress.map((a) => a.family));
+    if (families.size > 1) diag.error('ECONFIG_FAMILY', `vrrp_instance ${vi.name} mixes IPv4 and IPv6 virtual addresses (use virtual_ipaddress_excluded for the other family)`, keyLoc(vi, 'virtual_ipaddress'));
+    if (v6 && vi.version === 2) diag.warn('WCONFIG_VRRP', 'VRRPv2 carries IPv4 only: this IPv6 instance runs VRRPv3', keyLoc(vi, 'version'));
+  }
+  const member = new Map<string, string>();
+  for (const g of config.vrrp_sync_group) {
+    for (const m of g.group) {
+      const at = keyLoc(g, 'group');
+      if (!instances.has(m)) diag.error('ECONFIG_REFERENCE', `vrrp_instance '${m}' is not defined (in vrrp_sync_group ${g.name})`, at);
+      else if (member.has(m)) diag.error('ECONFIG_VRRP', `vrrp_instance '${m}' is already in vrrp_sync_group ${member.get(m)}`, at);
+      else member.set(m, g.name);
+    }
+    refs(g.track_script, scripts, 'vrrp_script', `in vrrp_sync_group ${g.name}`);
+    refs(g.track_file, files, 'track_file', `in vrrp_sync_group ${g.name}`);
+  }
+  for (const vs of config.virtual_server) {
+    for (const rs of vs.real_server) {
+      for (const fc of rs.FILE_CHECK) {
+        if (fc.track_file !== null && !files.has(fc.track_file)) diag.error('ECONFIG_REFERENCE', `track_file '${fc.track_file}' is not defined (in FILE_CHECK of real_server ${rsName(rs)})`, keyLoc(fc, 'track_file'));
+      }
+    }
+  }
+  for (const sch of config.lvsd_schedule) validateSchedule(config, sch, ctx);
+}
+
+function validateSchedule(config: ConfigModel, sch: ConfigModel['lvsd_schedule'][number], ctx: Ctx): void {
+  const where = `lvsd_schedule ${sch.name}`;
+  if (sch.cron === null) ctx.diag.error('ECONFIG_SCHEDULE', `${where} needs 'cron "EXPRESSION"'`, locOf(sch));
+  if (sch.action === null) ctx.diag.error('ECONFIG_SCHEDULE', `${where} needs 'action drain|restore|stats|reload'`, locOf(sch));
+  if (sch.action === 'drain' || sch.action === 'restore') {
+    if (!sch.virtual_server || !sch.real_server) {
+      ctx.diag.error('ECONFIG_SCHEDULE', `${where}: '${sch.action}' needs 'virtual_server IP PORT' and 'real_server IP PORT'`, locOf(sch));
+      return;
+    }
+    const vsRef = sch.virtual_server;
+    const rsRef = sch.real_server;
+    const vs = config.virtual_server.find((v) => v.key.kind === 'ip' && v.key.ip === vsRef.ip && v.key.port === vsRef.port && v.protocol === sch.protocol);
+    if (!vs) ctx.diag.error('ECONFIG_REFERENCE', `${where}: no virtual_server ${sch.protocol} ${vsRef.ip} ${vsRef.port}`, keyLoc(sch, 'virtual_server'));
+    else if (!vs.real_server.some((r) => r.ip === rsRef.ip && r.port === rsRef.port)) {
+      ctx.diag.error('ECONFIG_REFERENCE', `${where}: virtual_server ${vsRef.ip} ${vsRef.port} has no real_server ${rsRef.ip} ${rsRef.port}`, keyLoc(sch, 'real_server'));
+    }
+  }
 }

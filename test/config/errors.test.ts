@@ -34,6 +34,12 @@ const cases: Array<[string, string | Buffer, string]> = [
   ['digest not MD5', VS('  real_server 10.0.0.2 80 {\n    HTTP_GET {\n      url {\n        digest xyz\n      }\n    }\n  }'), "5:16: error: digest 'xyz' is not an MD5 digest (32 hex digits)"],
   ['status code range', VS('  real_server 10.0.0.2 80 {\n    HTTP_GET {\n      url {\n        status_code 200-199\n      }\n    }\n  }'), "5:21: error: '200-199' is not a status code or range (100..599, e.g. 200-299)"],
   ['family mix', VS('  real_server 2001:db8::2 80 {\n  }'), '2:3: error: real_server [2001:db8::2]:80 is IPv6 but virtual_server 10.0.0.1:80 is IPv4 (only TUN may mix families)'],
+  ['undefined vrrp_script', 'vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 7\n  track_script {\n    chk_web\n  }\n}\n', "5:5: error: vrrp_script 'chk_web' is not defined (in vrrp_instance VI_1)"],
+  ['duplicate VRID on an interface', 'vrrp_instance A {\n  interface eth0\n  virtual_router_id 7\n}\nvrrp_instance B {\n  interface eth0\n  virtual_router_id 7\n}\n', '7:3: error: virtual_router_id 7 on eth0 is already used by vrrp_instance A (first defined at FILE:3:3)'],
+  ['VIP prefix too long', 'vrrp_instance A {\n  interface eth0\n  virtual_router_id 7\n  virtual_ipaddress {\n    192.0.2.1/33\n  }\n}\n', "5:5: error: prefix length '/33' is not valid for an IPv4 address (0..32)"],
+  ['sync group member missing', 'vrrp_sync_group G {\n  group {\n    VI_9\n  }\n}\n', "2:3: error: vrrp_instance 'VI_9' is not defined (in vrrp_sync_group G)"],
+  ['bad cron expression', 'lvsd_schedule nightly {\n  cron "61 * * * *"\n  action stats\n}\n', "2:8: error: '61 * * * *' is not a valid cron expression"],
+  ['schedule for an unknown real server', VS('  real_server 10.0.0.2 80 {\n  }') + 'lvsd_schedule m {\n  cron "0 2 * * *"\n  action drain\n  virtual_server 10.0.0.1 80\n  real_server 10.0.0.3 80\n}\n', '9:3: error: lvsd_schedule m: virtual_server 10.0.0.1 80 has no real_server 10.0.0.3 80'],
 ];
 
 const tree = tempTree(Object.fromEntries(cases.map(([name, content]) => [`${name.replace(/ /g, '_')}.conf`, content])));

@@ -22,6 +22,10 @@ function load(text: string) {
   };
 }
 
+/** Definitions the full-instance test refers to (appended after it, so line numbers stay). */
+const REFERENCED = 'vrrp_script chk {\n  script /bin/true\n}\nvrrp_script chk2 {\n  script /bin/true\n}\ntrack_file tf {\n  file /tmp/tf\n}\nvrrp_track_process haproxy {\n  process haproxy\n}\n';
+const TWO_INSTANCES = (a: string, b: string) => `vrrp_instance ${a} {\n  interface eth0\n  virtual_router_id 1\n}\nvrrp_instance ${b} {\n  interface eth0\n  virtual_router_id 2\n}\n`;
+
 const instance = (body: string) => `vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n${body}\n}\n`;
 
 describe('vrrp_instance', () => {
@@ -110,7 +114,7 @@ describe('vrrp_instance', () => {
           '  notify_deleted',
           '  notify_master_rx_lower_pri /bin/lower',
         ].join('\n'),
-      ),
+      ) + REFERENCED,
     );
     expect(r.errors).toEqual([]);
     expect(r.warnings).toEqual([]);
@@ -211,6 +215,8 @@ describe('vrrp_instance', () => {
       "20:18: error ECONFIG_ADDRESS address '192.0.2.256' is not a valid IPv4 or IPv6 address",
       "21:3: error ECONFIG_ARGS 'notify_master' needs a script, then optionally a user and a group",
       "23:1: error ECONFIG_ARGS 'vrrp_instance' needs one name before its block",
+      // Cross-block validation: the bad id was dropped, so the instance has none.
+      "1:1: error ECONFIG_VRRP vrrp_instance VI_1 needs 'virtual_router_id' (1..255)",
     ]);
   });
 
@@ -277,7 +283,7 @@ describe('vrrp_script', () => {
 describe('vrrp_sync_group and garp_group', () => {
   it('reads a sync group with its tracking and notify scripts', () => {
     const r = load(
-      'vrrp_sync_group G1 {\n  group {\n    VI_1\n    VI_2\n  }\n  track_interface {\n    eth3 weight 2\n  }\n  notify_master "/bin/m x" u:g\n  notify /bin/any\n  global_tracking\n}\n',
+      'vrrp_sync_group G1 {\n  group {\n    VI_1\n    VI_2\n  }\n  track_interface {\n    eth3 weight 2\n  }\n  notify_master "/bin/m x" u:g\n  notify /bin/any\n  global_tracking\n}\n' + TWO_INSTANCES('VI_1', 'VI_2'),
     );
     expect(r.errors).toEqual([]);
     expect(r.warnings).toEqual([]);
@@ -292,7 +298,7 @@ describe('vrrp_sync_group and garp_group', () => {
   });
 
   it('accepts the old form that lists members directly, with a warning', () => {
-    const r = load('vrrp_sync_group VG1 {\n  VI_2\n  VI_3\n  notify_fault /bin/f\n  notfy_master x\n}\n');
+    const r = load('vrrp_sync_group VG1 {\n  VI_2\n  VI_3\n  notify_fault /bin/f\n  notfy_master x\n}\n' + TWO_INSTANCES('VI_2', 'VI_3'));
     expect(r.errors).toEqual([]);
     expect(r.warnings).toEqual([
       "5:3: warning WCONFIG_UNKNOWN unknown keyword 'notfy_master' in vrrp_sync_group (ignored)",
