@@ -71,6 +71,7 @@ export function dnsCheck(spec: DnsCheckSpec, target: CheckTarget, timeoutMs: num
       resolve(r);
     };
     const onAbort = (): void => finish({ ok: false, reason: 'aborted', tookMs: since(start) });
+    const fail = (e: unknown): void => finish({ ok: false, reason: `bad target: ${(e as Error).message}`, tookMs: since(start) });
     const timer = setTimeout(() => finish({ ok: false, reason: 'timeout', tookMs: since(start) }), timeoutMs);
     signal?.addEventListener('abort', onAbort, { once: true });
     sock.on('error', (e: NodeJS.ErrnoException) => finish({ ok: false, reason: e.code ?? e.message, tookMs: since(start) }));
@@ -78,10 +79,22 @@ export function dnsCheck(spec: DnsCheckSpec, target: CheckTarget, timeoutMs: num
       const r = dnsReplyResult(msg, id, spec, since(start));
       if (r !== 'ignore') finish(r);
     });
-    sock.bind({ address: ep.localAddress, port: ep.localPort ?? 0 }, () => {
-      sock.connect(ep.port, ep.host, () => {
-        if (!done) sock.send(query);
+    try {
+      sock.bind({ address: ep.localAddress, port: ep.localPort ?? 0 }, () => {
+        try {
+          sock.connect(ep.port, ep.host, () => {
+            try {
+              if (!done) sock.send(query);
+            } catch (e) {
+              fail(e);
+            }
+          });
+        } catch (e) {
+          fail(e);
+        }
       });
-    });
+    } catch (e) {
+      fail(e);
+    }
   });
 }

@@ -60,14 +60,27 @@ export function udpCheck(spec: UdpCheckSpec, target: CheckTarget, timeoutMs: num
       resolve({ ok, reason, tookMs: since(start) });
     };
     const onAbort = (): void => finish(false, 'aborted');
+    const fail = (e: unknown): void => finish(false, `bad target: ${(e as Error).message}`);
     const timer = setTimeout(() => (spec.requireReply ? finish(false, 'no reply') : finish(true, 'no ICMP error')), timeoutMs);
     signal?.addEventListener('abort', onAbort, { once: true });
     sock.on('error', (e: NodeJS.ErrnoException) => finish(false, e.code ?? e.message));
     sock.on('message', (msg) => (udpReplyOk(msg, spec) ? finish(true, 'reply') : finish(false, 'reply mismatch')));
-    sock.bind({ address: ep.localAddress, port: ep.localPort ?? 0 }, () => {
-      sock.connect(ep.port, ep.host, () => {
-        if (!done) sock.send(payload);
+    try {
+      sock.bind({ address: ep.localAddress, port: ep.localPort ?? 0 }, () => {
+        try {
+          sock.connect(ep.port, ep.host, () => {
+            try {
+              if (!done) sock.send(payload);
+            } catch (e) {
+              fail(e);
+            }
+          });
+        } catch (e) {
+          fail(e);
+        }
       });
-    });
+    } catch (e) {
+      fail(e);
+    }
   });
 }
