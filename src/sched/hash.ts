@@ -1,7 +1,7 @@
 // Hash helpers shared by sh, dh, lblc, lblcr and mh, bit-exact with the kernel:
 //  - fold(addr): IPv4 as a host-order u32; IPv6 as the XOR of its four big-endian 32-bit words.
 //  - hash_32(x, bits) from include/linux/hash.h (multiplicative, keeps the top bits).
-//  - hsiphash() of one u32 as built on 64-bit kernels (SipHash-1-3, low 32 bits), used by mh.
+//  (hsiphash, used by mh, lives in hsiphash.ts.)
 import { InvalidAddressError } from './errors.js';
 
 const GOLDEN_RATIO_32 = 0x61c88647;
@@ -132,107 +132,4 @@ export function foldAddress(text: string): number {
 /** 4 for dotted-quad text, 6 for IPv6 text (no validation beyond the separator). */
 export function addressFamily(text: string): 4 | 6 {
   return text.indexOf(':') < 0 ? 4 : 6;
-}
-
-/** A 128-bit hsiphash key as four u32 halves (k0 = k0hi:k0lo, k1 = k1hi:k1lo). */
-export interface HsipKey {
-  readonly k0hi: number;
-  readonly k0lo: number;
-  readonly k1hi: number;
-  readonly k1lo: number;
-}
-
-export function hsipKey(k0: bigint, k1: bigint): HsipKey {
-  const m = 0xffffffffn;
-  return {
-    k0hi: Number((k0 >> 32n) & m),
-    k0lo: Number(k0 & m),
-    k1hi: Number((k1 >> 32n) & m),
-    k1lo: Number(k1 & m),
-  };
-}
-
-/**
- * hsiphash(&v, 4, key) on a 64-bit little-endian kernel: SipHash-1-3 over the four bytes of the
- * u32 v, returning the low 32 bits of v0^v1^v2^v3. 64-bit lanes are kept as u32 hi/lo pairs in
- * locals so a call allocates nothing.
- */
-export function hsiphashU32(v: number, key: HsipKey): number {
-  return hsiphashI32(v, key) >>> 0;
-}
-
-/**
- * hsiphashU32 reduced modulo m (m < 2^31). Used on the pick path: the core returns the hash as
- * a signed int32, which stays a small integer across the call boundary where an unsigned value
- * above 2^31 would be boxed as a heap number.
- */
-export function hsiphashMod(v: number, key: HsipKey, m: number): number {
-  return (hsiphashI32(v, key) >>> 0) % m;
-}
-
-function hsiphashI32(v: number, key: HsipKey): number {
-  // PREAMBLE(4): the SipHash constants XORed with the key; b = len << 56 | le32(v), len = 4.
-  let v0h = 0x736f6d65 ^ key.k0hi;
-  let v0l = 0x70736575 ^ key.k0lo;
-  let v1h = 0x646f7261 ^ key.k1hi;
-  let v1l = 0x6e646f6d ^ key.k1lo;
-  let v2h = 0x6c796765 ^ key.k0hi;
-  let v2l = 0x6e657261 ^ key.k0lo;
-  let v3h = 0x74656462 ^ key.k1hi;
-  let v3l = 0x79746573 ^ key.k1lo;
-  const bh = 0x04000000;
-  const bl = v | 0;
-  v3h ^= bh;
-  v3l ^= bl;
-  // Lanes are int32 pairs; a 64-bit add carries when the unsigned low sum wraps.
-  let lo = 0;
-  let th = 0;
-  let tl = 0;
-  for (let round = 0; round < 4; round++) {
-    // v0 += v1; v1 = rol(v1, 13); v1 ^= v0; v0 = rol(v0, 32)
-    lo = (v0l + v1l) | 0;
-    v0h = (v0h + v1h + ((lo >>> 0) < (v0l >>> 0) ? 1 : 0)) | 0;
-    v0l = lo;
-    th = (v1h << 13) | (v1l >>> 19);
-    tl = (v1l << 13) | (v1h >>> 19);
-    v1h = th ^ v0h;
-    v1l = tl ^ v0l;
-    th = v0h;
-    v0h = v0l;
-    v0l = th;
-    // v2 += v3; v3 = rol(v3, 16); v3 ^= v2
-    lo = (v2l + v3l) | 0;
-    v2h = (v2h + v3h + ((lo >>> 0) < (v2l >>> 0) ? 1 : 0)) | 0;
-    v2l = lo;
-    th = (v3h << 16) | (v3l >>> 16);
-    tl = (v3l << 16) | (v3h >>> 16);
-    v3h = th ^ v2h;
-    v3l = tl ^ v2l;
-    // v0 += v3; v3 = rol(v3, 21); v3 ^= v0
-    lo = (v0l + v3l) | 0;
-    v0h = (v0h + v3h + ((lo >>> 0) < (v0l >>> 0) ? 1 : 0)) | 0;
-    v0l = lo;
-    th = (v3h << 21) | (v3l >>> 11);
-    tl = (v3l << 21) | (v3h >>> 11);
-    v3h = th ^ v0h;
-    v3l = tl ^ v0l;
-    // v2 += v1; v1 = rol(v1, 17); v1 ^= v2; v2 = rol(v2, 32)
-    lo = (v2l + v1l) | 0;
-    v2h = (v2h + v1h + ((lo >>> 0) < (v2l >>> 0) ? 1 : 0)) | 0;
-    v2l = lo;
-    th = (v1h << 17) | (v1l >>> 15);
-    tl = (v1l << 17) | (v1h >>> 15);
-    v1h = th ^ v2h;
-    v1l = tl ^ v2l;
-    th = v2h;
-    v2h = v2l;
-    v2l = th;
-    if (round === 0) {
-      // HPOSTAMBLE after the single compression round: v0 ^= b; v2 ^= 0xff; three more rounds.
-      v0h ^= bh;
-      v0l ^= bl;
-      v2l ^= 0xff;
-    }
-  }
-  return v0l ^ v1l ^ v2l ^ v3l;
 }

@@ -3,7 +3,8 @@
 // proportional to its last non-zero weight; the client source address (plus source port with
 // mh-port) picks the slot. mh-fallback probes further slots when the dest there is unavailable.
 import { TooManyDestinationsError } from './errors.js';
-import { foldAddress, hsipKey, hsiphashMod } from './hash.js';
+import { foldAddress } from './hash.js';
+import { hsipKey, hsiphashMod } from './hsiphash.js';
 import type { PacketKey, SchedDest, SchedFlags, Scheduler } from './types.js';
 
 /** The kernel's primes[]: CONFIG_IP_VS_MH_TAB_INDEX 8..17 picks one. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import ipaddr from 'ipaddr.js';
 import { foldAddress, hash32, hash_32, InvalidAddressError } from '../../src/sched/index.js';
-import { hsipKey, hsiphashU32 } from '../../src/sched/hash.js';
+import { hsipKey, hsiphashReference, hsiphashU32 } from '../../src/sched/hsiphash.js';
 
 /**
  * Independent fold: bytes from ipaddr.js, words read big-endian, XORed. IPv6 text goes through
@@ -45,6 +45,18 @@ describe('hsiphash (64-bit kernels: SipHash-1-3, low 32 bits)', () => {
     // = le32 0x03020100; test_vectors_hsiphash[4] = 0x88d38328.
     const k = hsipKey(0x0706050403020100n, 0x0f0e0d0c0b0a0908n);
     expect(hsiphashU32(0x03020100, k)).toBe(0x88d38328);
+    expect(hsiphashReference(0x03020100, k)).toBe(0x88d38328);
+  });
+
+  it('the WebAssembly build and the JavaScript reference agree on random inputs and keys', () => {
+    const u64 = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n });
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 0xffffffff }), u64, u64, (v, k0, k1) => {
+        const k = hsipKey(k0, k1);
+        return hsiphashU32(v, k) === hsiphashReference(v, k);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 
