@@ -181,3 +181,12 @@ describe('FILE_CHECK', () => {
     expect(fileResult(5, { weight: 3, reverse: true })).toMatchObject({ ok: true, weightDelta: -15 });
   });
 });
+
+describe('bad targets', () => {
+  it('fail the check with a clear reason instead of throwing', async () => {
+    const bad = { addr: '127.0.0.1', port: 70000 };
+    expect((await udpCheck({ type: 'UDP' }, bad, 300)).reason).toMatch(/^bad target: Port should be/);
+    expect((await dnsCheck({ type: 'DNS' }, bad, 300)).reason).toMatch(/^bad target: Port should be/);
+    expect((await udpCheck({ type: 'UDP' }, { addr: 'not-an-ip', port: 53 }, 300)).ok).toBe(false);
+  });
+});
