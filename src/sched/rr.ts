@@ -6,12 +6,18 @@ const HEAD = -1;
 export class RoundRobinScheduler implements Scheduler {
   readonly name = 'rr' as const;
   private dests: readonly SchedDest[] = [];
+  /**
+   * The list as it was at the last update. Callers may mutate their array in place before
+   * calling update() again, so the old order must be our own copy to carry the cursor over.
+   */
+  private previous: SchedDest[] = [];
   /** Index of the last chosen dest, or HEAD (before the first element). */
   private pos = HEAD;
 
   update(dests: readonly SchedDest[]): void {
-    this.pos = carryPosition(this.dests, this.pos, dests);
+    this.pos = carryPosition(this.previous, this.pos, dests);
     this.dests = dests;
+    this.previous = dests.slice();
   }
 
   pick(_key: PacketKey, _nowMs: number): SchedDest | null {

@@ -64,6 +64,20 @@ describe('rr', () => {
     expect(picks(s, 3)).toEqual(['B', 'C', 'B']);
   });
 
+  it('carries the cursor when the caller mutates the same array in place (as the ipvs table does)', () => {
+    const [a, b, c, d] = [dest('A', 1), dest('B', 1), dest('C', 1), dest('D', 1)];
+    const list = [a, b, c];
+    const s = createScheduler('rr');
+    s.update(list);
+    expect(picks(s, 2)).toEqual(['A', 'B']); // cursor on B
+    list.unshift(d); // add D at the head, same array
+    s.update(list);
+    expect(picks(s, 1)).toEqual(['C']); // cursor stayed on B
+    list.splice(list.indexOf(c), 1); // delete C under the cursor: cursor → B
+    s.update(list);
+    expect(picks(s, 3)).toEqual(['D', 'A', 'B']);
+  });
+
   it('keeps the cursor on its dest when a dest is added at the head', () => {
     const [a, b, c] = [dest('A', 1), dest('B', 1), dest('C', 1)];
     const d = dest('D', 1);
