@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { addrs, hasKeepalived, isRoot, makeLab, nsExec, probeUntil, readLines, sleep, startEcho, startHarness, startKeepalived, waitLinkLocal, type Lab, type Proc } from '../vrrp/netns-helpers.js';
+import { addrs, hasKeepalived, isRoot, killKeepalivedHard, makeLab, nsExec, probeUntil, readLines, sleep, startEcho, startHarness, startKeepalived, waitLinkLocal, type Lab, type Proc } from '../vrrp/netns-helpers.js';
 
 const reason = !isRoot ? 'needs root' : !hasKeepalived ? 'needs /usr/sbin/keepalived (Debian package keepalived)' : '';
 if (reason) console.log(`test/netns/vrrp-keepalived: skipped, ${reason}`);
@@ -97,9 +97,10 @@ d('lvsd and keepalived 2.2.7 as the two routers of one VRID', () => {
   };
   const stopAll = async () => {
     for (const p of procs.splice(0)) {
-      p.kill('SIGKILL');
+      killKeepalivedHard(p);
       await p.exited();
     }
+    await sleep(100);
     for (const r of ['r1', 'r2']) for (const v of [`${VIP4}/24`, `${VIP6}/64`]) try { nsExec(lab.names[r], ['ip', 'addr', 'del', v, 'dev', 'eth0']); } catch { /* absent */ }
   };
 
@@ -200,6 +201,14 @@ d('lvsd and keepalived 2.2.7 as the two routers of one VRID', () => {
     l.kill('SIGUSR1');
     const st = await l.waitFor(() => l.events.find((e) => e.event === 'status'), 2000, 'status');
     expect((st.status as Array<{ masterAdverIntCs: number }>)[0].masterAdverIntCs).toBe(20);
+    // keepalived crashes (VRRP child and parent SIGKILLed): lvsd takes over after its down timer
+    // computed from keepalived's interval: 3 x 200 ms + skew(100, 20 cs) = 722 ms.
+    killKeepalivedHard(k);
+    const t0 = Date.now();
+    await l.waitState('MASTER', 2000);
+    const took = Date.now() - t0;
+    expect(took).toBeGreaterThan(400);
+    expect(took).toBeLessThan(1000);
     await stopAll();
   }, 20_000);
 

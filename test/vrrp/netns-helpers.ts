@@ -11,11 +11,11 @@ export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '../../..'
 export const harnessPath = join(repoRoot, 'dist/src/vrrp/harness.js');
 
 export function ip(...args: string[]): string {
-  return execFileSync('ip', args, { encoding: 'utf8' });
+  return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 export function nsExec(ns: string, cmd: string[], timeoutMs = 10_000): string {
-  return execFileSync('ip', ['netns', 'exec', ns, ...cmd], { encoding: 'utf8', timeout: timeoutMs });
+  return execFileSync('ip', ['netns', 'exec', ns, ...cmd], { encoding: 'utf8', timeout: timeoutMs, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 export interface Lab {
@@ -96,6 +96,8 @@ export interface Event {
 export class Proc {
   readonly events: Event[] = [];
   readonly lines: string[] = [];
+  /** keepalived only: its VRRP child's pidfile. */
+  vrrpPidFile?: string;
   private waiters: Array<() => void> = [];
   constructor(readonly child: ChildProcess) {
     let buf = '';
@@ -170,7 +172,23 @@ export function startKeepalived(lab: Lab, router: string, conf: string): Proc {
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   lab.procs.push(child);
-  return new Proc(child);
+  const p = new Proc(child);
+  p.vrrpPidFile = join(lab.dir, `${tag}.vrrp.pid`);
+  return p;
+}
+
+/**
+ * keepalived's VRRP work runs in a child process that shuts down gracefully (priority 0) when its
+ * parent dies, so a real crash needs both killed: the child by the PID in its own pidfile.
+ */
+export function killKeepalivedHard(p: Proc): void {
+  try {
+    const pid = Number(readFileSync(p.vrrpPidFile!, 'utf8').trim());
+    if (pid > 0) process.kill(pid, 'SIGKILL');
+  } catch {
+    // no VRRP child (yet)
+  }
+  p.kill('SIGKILL');
 }
 
 export const hasKeepalived = existsSync('/usr/sbin/keepalived');
