@@ -14,6 +14,8 @@ export interface UdpCounters {
 interface Flow {
   conn: Conn;
   upstream: dgram.Socket;
+  daddr: string;
+  dport: number;
   /** for ops flows (no table entry): last use, to close idle upstream sockets */
   lastUse: number;
 }
@@ -95,24 +97,24 @@ export class UdpService {
     flow.lastUse = now;
     this.table.traffic(flow.conn, 1, msg.length, 0, 0);
     this.table.touch(flow.conn, now);
-    flow.upstream.send(msg, (err) => {
+    flow.upstream.send(msg, flow.dport, flow.daddr, (err) => {
       if (err) this.counters.udpSendErrors++;
     });
   }
 
   private openFlow(conn: Conn, clientAddr: string, clientPort: number, daddr: string, dport: number): Flow {
     const up = dgram.createSocket({ type: daddr.includes(':') ? 'udp6' : 'udp4' });
-    const flow: Flow = { conn, upstream: up, lastUse: this.now() };
+    const flow: Flow = { conn, upstream: up, daddr, dport, lastUse: this.now() };
     up.on('error', () => undefined);
-    up.on('message', (reply) => {
-      if (this.closed) return;
+    up.on('message', (reply, from) => {
+      // only the real server's answers count (the socket is not connected: sends start at once)
+      if (this.closed || from.port !== dport || from.address !== daddr) return;
       this.table.traffic(flow.conn, 0, 0, 1, reply.length);
       this.table.touch(flow.conn, this.now());
       this.sock.send(reply, clientPort, clientAddr, (err) => {
         if (err) this.counters.udpSendErrors++;
       });
     });
-    up.connect(dport, daddr);
     return flow;
   }
 
