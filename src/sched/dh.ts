@@ -18,7 +18,7 @@ export class DestinationHashingScheduler implements Scheduler {
   }
 
   pick(key: PacketKey, _nowMs: number): SchedDest | null {
-    const d = this.buckets[hash32(key.daddrFold | 0, DH_TAB_BITS)]!;
+    const d = this.buckets[hash32(key.daddrFold | 0, DH_TAB_BITS)];
     if (d === null || d.weight <= 0 || d.overloaded) return null;
     return d;
   }

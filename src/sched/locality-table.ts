@@ -43,7 +43,7 @@ export class LocalityTable<E extends LocalityEntry> {
   }
 
   get(family: 4 | 6, addr: string, fold: number): E | null {
-    for (let e: E | null = this.buckets[hash32(fold, LOCALITY_TAB_BITS)]!; e !== null; e = e.next as E | null) {
+    for (let e: E | null = this.buckets[hash32(fold, LOCALITY_TAB_BITS)]; e !== null; e = e.next as E | null) {
       if (e.family === family && e.addr === addr) return e;
     }
     return null;
@@ -56,7 +56,7 @@ export class LocalityTable<E extends LocalityEntry> {
     e.family = family;
     e.addr = addr;
     e.lastuse = now;
-    e.next = this.buckets[b]!;
+    e.next = this.buckets[b];
     this.buckets[b] = e;
     this.entries++;
     return e;
@@ -66,7 +66,7 @@ export class LocalityTable<E extends LocalityEntry> {
   remove(e: E, fold: number): void {
     const b = hash32(fold, LOCALITY_TAB_BITS);
     let prev: E | null = null;
-    for (let cur: E | null = this.buckets[b]!; cur !== null; prev = cur, cur = cur.next as E | null) {
+    for (let cur: E | null = this.buckets[b]; cur !== null; prev = cur, cur = cur.next as E | null) {
       if (cur !== e) continue;
       if (prev === null) this.buckets[b] = cur.next as E | null;
       else prev.next = cur.next;
@@ -97,7 +97,7 @@ export class LocalityTable<E extends LocalityEntry> {
     for (let i = 0; i < LOCALITY_TAB_SIZE; i++) {
       j = (j + 1) & LOCALITY_TAB_MASK;
       let prev: E | null = null;
-      let cur: E | null = this.buckets[j]!;
+      let cur: E | null = this.buckets[j];
       while (cur !== null) {
         const next = cur.next as E | null;
         if (now < cur.lastuse + idleMs) {

@@ -138,14 +138,14 @@ export class MaglevHashingScheduler implements Scheduler {
     const port = this.usePort ? key.sport : 0;
     const fold = key.saddrFold;
     const ihash = this.slot(fold, port, 0);
-    const first = this.lookup[ihash]!;
+    const first = this.lookup[ihash];
     if (first === null) return null;
     if (!unavailable(first)) return first;
     if (!this.fallback) return null;
     const M = this.tableSize;
     for (let offset = 0; offset < M; offset++) {
       const roffset = (offset + ihash) % M;
-      const d = this.lookup[this.slot(fold, port, roffset)]!;
+      const d = this.lookup[this.slot(fold, port, roffset)];
       if (d === null) return null;
       if (!unavailable(d)) return d;
     }

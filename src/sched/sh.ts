@@ -49,14 +49,14 @@ export class SourceHashingScheduler implements Scheduler {
     const port = this.usePort ? key.sport : 0;
     // | 0 keeps the argument a small integer (an unsigned value above 2^31 would be boxed).
     const h = hash32((port + key.saddrFold) | 0, SH_TAB_BITS);
-    const first = this.buckets[h & SH_TAB_MASK]!;
+    const first = this.buckets[h & SH_TAB_MASK];
     if (first === null) return null;
     if (!unavailable(first)) return first;
     if (!this.fallback) return null;
     // ip_vs_sh_get_fallback(): roffset = (offset + ihash) % size, bucket = (roffset + hash) & mask.
     for (let offset = 0; offset < SH_TAB_SIZE; offset++) {
       const roffset = (offset + h) % SH_TAB_SIZE;
-      const d = this.buckets[(roffset + h) & SH_TAB_MASK]!;
+      const d = this.buckets[(roffset + h) & SH_TAB_MASK];
       if (d === null) return null;
       if (!unavailable(d)) return d;
     }

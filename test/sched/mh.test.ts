@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { createScheduler, foldAddress, TooManyDestinationsError } from '../../src/sched/index.js';
-import { hsipKey, hsiphashReference, hsiphashU32 } from '../../src/sched/hsiphash.js';
+import { hsipKey, hsiphashU32 } from '../../src/sched/hsiphash.js';
 import { MaglevHashingScheduler } from '../../src/sched/mh.js';
 import type { SchedDest } from '../../src/sched/index.js';
 import { dest, key, nameOf } from './helpers.js';

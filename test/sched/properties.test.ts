@@ -1,5 +1,5 @@
 // Property tests over random destination sets (fast-check).
-import { describe, expect, it } from '@jest/globals';
+import { describe, it } from '@jest/globals';
 import fc from 'fast-check';
 import { createScheduler, SCHEDULER_NAMES } from '../../src/sched/index.js';
 import type { SchedDest, Scheduler, SchedulerName } from '../../src/sched/index.js';
