@@ -27,40 +27,63 @@ export interface KeywordSpec<T> {
 export type Schema = { readonly [key: string]: KeywordSpec<any> };
 export type ModelOf<S extends Schema> = { -readonly [K in keyof S]: S[K] extends KeywordSpec<infer T> ? T : never };
 
-/** Where things came from; non-enumerable, so JSON dumps stay location-free. */
+/**
+ * Where model objects came from. Kept beside the objects (a WeakMap), not on them: JSON dumps stay
+ * location-free and the objects keep fast, plain shapes. Read with locOf / keyLoc.
+ */
 export interface Located {
-  readonly loc?: Loc;
-  readonly keyLocs?: Readonly<Record<string, Loc>>;
+  readonly __located?: never;
 }
 
-export function setHidden(obj: object, key: string, value: unknown): void {
-  Object.defineProperty(obj, key, { value, enumerable: false, configurable: true, writable: true });
+interface Places {
+  loc?: Loc;
+  keyLocs?: Readonly<Record<string, Loc>>;
+}
+const places = new WeakMap<object, Places>();
+
+export function setHidden(obj: object, key: 'loc' | 'keyLocs', value: Loc | Readonly<Record<string, Loc>> | undefined): void {
+  const p = places.get(obj);
+  if (p) (p as Record<string, unknown>)[key] = value;
+  else places.set(obj, { [key]: value });
 }
 
 export function locOf(obj: object): Loc | null {
-  return (obj as Located).loc ?? null;
+  return places.get(obj)?.loc ?? null;
+}
+
+export function keyLocsOf(obj: object): Readonly<Record<string, Loc>> | undefined {
+  return places.get(obj)?.keyLocs;
 }
 
 export function keyLoc(obj: object, key: string): Loc | null {
-  return (obj as Located).keyLocs?.[key] ?? locOf(obj);
+  const p = places.get(obj);
+  return p?.keyLocs?.[key] ?? p?.loc ?? null;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Reading a block
 
-const aliasCache = new WeakMap<Schema, Map<string, string>>();
+interface SchemaIndex {
+  names: Map<string, string>;
+  entries: Array<[string, KeywordSpec<unknown>]>;
+  /** Builds a block's object: header fields, then every default in table order (per header shape). */
+  makers: Map<string, (specs: Array<KeywordSpec<unknown>>, header: Record<string, unknown>) => Record<string, unknown>>;
+}
+const indexCache = new WeakMap<Schema, SchemaIndex>();
 
-function canonicalNames(schema: Schema): Map<string, string> {
-  let m = aliasCache.get(schema);
-  if (!m) {
-    m = new Map();
-    for (const [k, spec] of Object.entries(schema)) {
-      m.set(k, k);
-      for (const a of spec.aliases ?? []) m.set(a, k);
+function indexOf(schema: Schema): SchemaIndex {
+  let ix = indexCache.get(schema);
+  if (!ix) {
+    const names = new Map<string, string>();
+    const entries = Object.entries(schema) as Array<[string, KeywordSpec<unknown>]>;
+    for (const [k, spec] of entries) {
+      names.set(k, k);
+      for (const a of spec.aliases ?? []) names.set(a, k);
     }
-    aliasCache.set(schema, m);
+    ix = { names, entries, makers: new Map() };
+    indexCache.set(schema, ix);
   }
-  return m;
+  return ix;
 }
 
 export interface BlockOptions {
@@ -70,9 +93,42 @@ export interface BlockOptions {
   skip?: ReadonlySet<string>;
 }
 
-export function readBlock<S extends Schema>(schema: S, stmts: readonly Stmt[], ctx: Ctx, opts: BlockOptions, at: Loc | null): ModelOf<S> & Located {
-  const names = canonicalNames(schema);
-  const out: Record<string, unknown> = {};
+/**
+ * A generated object literal per block type and header shape (keys are our own tables' names and
+ * header fields, JSON-quoted): V8 then gives every object of a type one shape, where a loop of
+ * keyed stores made loading a 10,000-real-server file several times slower.
+ */
+function makerFor(ix: SchemaIndex, header: Record<string, unknown>) {
+  const hk = Object.keys(header);
+  const sig = hk.join('\u0000');
+  let make = ix.makers.get(sig);
+  if (!make) {
+    const fields = [
+      ...hk.map((k) => `${JSON.stringify(k)}: h[${JSON.stringify(k)}]`),
+      ...ix.entries.map(([k], i) => `${JSON.stringify(k)}: s[${i}].init()`),
+    ];
+    make = new Function('s', 'h', `return { ${fields.join(', ')} };`) as typeof make & object;
+    ix.makers.set(sig, make);
+  }
+  return make;
+}
+
+const specLists = new WeakMap<SchemaIndex, Array<KeywordSpec<unknown>>>();
+function specsOf(ix: SchemaIndex): Array<KeywordSpec<unknown>> {
+  let l = specLists.get(ix);
+  if (!l) {
+    l = ix.entries.map(([, spec]) => spec);
+    specLists.set(ix, l);
+  }
+  return l;
+}
+
+export function readBlock<S extends Schema>(schema: S, stmts: readonly Stmt[], ctx: Ctx, opts: BlockOptions, at: Loc | null, header?: object): ModelOf<S> & Located {
+  const ix = indexOf(schema);
+  const names = ix.names;
+  // Defaults first, in table order, so dumps of equal configurations are equal text.
+  const h = (header ?? {}) as Record<string, unknown>;
+  const out = makerFor(ix, h)(specsOf(ix), h);
   const seen = new Set<string>();
   const keyLocs: Record<string, Loc> = {};
   for (const s of stmts) {
@@ -100,12 +156,8 @@ export function readBlock<S extends Schema>(schema: S, stmts: readonly Stmt[], c
       keyLocs[key] = s.key.loc;
     }
   }
-  // Schema order, so dumps of equal configurations are equal text.
-  const ordered: Record<string, unknown> = {};
-  for (const [k, spec] of Object.entries(schema)) ordered[k] = seen.has(k) ? out[k] : spec.init();
-  if (at) setHidden(ordered, 'loc', at);
-  setHidden(ordered, 'keyLocs', keyLocs);
-  return ordered as ModelOf<S> & Located;
+  places.set(out, at ? { loc: at, keyLocs } : { keyLocs });
+  return out as ModelOf<S> & Located;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -299,6 +351,12 @@ export function script(extra: Extra<ScriptRef | null> = {}): KeywordSpec<ScriptR
   );
 }
 
+/** Lists built while reading are owned by the model: appending in place keeps reads linear. */
+function appendInPlace<T>(a: T[], b: T[]): T[] {
+  for (const x of b) a.push(x);
+  return a;
+}
+
 /** A keyword that may repeat; each occurrence adds to the list. */
 export function many<T>(item: KeywordSpec<T>): KeywordSpec<T[]> {
   return {
@@ -307,7 +365,7 @@ export function many<T>(item: KeywordSpec<T>): KeywordSpec<T[]> {
       return v === undefined ? undefined : [v];
     },
     init: () => [],
-    merge: (a, b) => a.concat(b),
+    merge: appendInPlace,
     aliases: item.aliases,
     acted: item.acted,
   };
@@ -333,10 +391,7 @@ export function block<S extends Schema, H extends object = object>(
       if (!expectBlock(s, ctx)) return undefined;
       const h = header ? header(s, ctx) : ({} as H);
       if (!h) return undefined;
-      const body = readBlock(schema, s.block, ctx, { name }, s.loc);
-      const obj = Object.assign({}, h, body) as H & ModelOf<S> & Located;
-      setHidden(obj, 'loc', s.loc);
-      setHidden(obj, 'keyLocs', (body as Located).keyLocs);
+      const obj = readBlock(schema, s.block, ctx, { name }, s.loc, h) as H & ModelOf<S> & Located;
       return obj;
     },
     () => null,
@@ -358,7 +413,7 @@ export function blocks<S extends Schema, H extends object = object>(
       return v ? [v] : undefined;
     },
     init: () => [],
-    merge: (a, b) => a.concat(b),
+    merge: appendInPlace,
     acted: extra.acted ?? true,
     aliases: extra.aliases,
   };
@@ -384,7 +439,7 @@ export function listBlock<T>(readItem: (s: Stmt, ctx: Ctx) => T | undefined, ext
       return out;
     },
     () => [],
-    { merge: (a, b) => a.concat(b), ...extra },
+    { merge: appendInPlace, ...extra },
   );
 }
 

@@ -65,14 +65,11 @@ function readSyncGroup(s: Stmt, ctx: Ctx): SyncGroup | undefined {
   const h = nameHeader(s, ctx);
   if (!h || !expectBlock(s, ctx)) return undefined;
   const bare: Stmt[] = s.block.filter((b) => !b.args.length && !b.block && !(b.key.text in syncGroupSchema));
-  const body = readBlock(syncGroupSchema, s.block, ctx, { name: 'vrrp_sync_group', skip: new Set(bare.map((b) => b.key.text)) }, s.loc);
+  const g = readBlock(syncGroupSchema, s.block, ctx, { name: 'vrrp_sync_group', skip: new Set(bare.map((b) => b.key.text)) }, s.loc, { name: h.name }) as SyncGroup;
   for (const b of bare) {
     ctx.diag.warn('WCONFIG_DEPRECATED', `instance '${b.key.text}' listed directly in vrrp_sync_group: the current spelling is 'group { ${b.key.text} }'`, b.key.loc);
-    body.group.push(b.key.text);
+    g.group.push(b.key.text);
   }
-  const g = Object.assign({ name: h.name }, body) as SyncGroup;
-  setHidden(g, 'loc', s.loc);
-  setHidden(g, 'keyLocs', (body as Located).keyLocs);
   return g;
 }
 
