@@ -41,7 +41,9 @@ export interface Scheduler {
   readonly name: SchedulerName;
   /**
    * Called whenever the destination list, a weight or a flag changes. `dests` is in kernel list
-   * order (see schedulers.md §0); the array may be retained and read on later picks.
+   * order (see schedulers.md §0): the kernel inserts new dests at the head, so newest first.
+   * The array may be retained and read on later picks, and may be mutated in place by the
+   * caller as long as update() is called again after each change.
    */
   update(dests: readonly SchedDest[]): void;
   /** Pick a destination for a new connection, or null ("no destination available"). */
