@@ -26,6 +26,22 @@ describe('lblc', () => {
     expect(gc(s).entryCount).toBe(2);
   });
 
+  it('keeps IPv4 and IPv6 addresses with the same fold apart (same chain, different entries)', () => {
+    // fold(0.0.0.1) = fold(::1) = 1 → both hash to chain hash_32(1, 10); entries match on
+    // family and address, so each keeps its own dest.
+    const [a, b] = [dest('A', 10), dest('B', 10)];
+    const s = createScheduler('lblc');
+    s.update([a, b]);
+    const v4 = key('203.0.113.1', '0.0.0.1');
+    const v6 = key('2001:db8::1', '::1');
+    expect(nameOf(s.pick(v4, 0))).toBe('A');
+    a.inactiveConns++;
+    expect(nameOf(s.pick(v6, 0))).toBe('B'); // no entry for ::1 yet: wlc → B
+    b.inactiveConns += 2;
+    expect([nameOf(s.pick(v4, 0)), nameOf(s.pick(v6, 0))]).toEqual(['A', 'B']);
+    expect(gc(s).entryCount).toBe(2);
+  });
+
   it('re-picks when the cached dest is quiesced or removed, replacing the entry', () => {
     const [a, b] = [dest('A', 10), dest('B', 10)];
     const s = createScheduler('lblc');

@@ -56,6 +56,17 @@ describe('wrr', () => {
     expect(picks(s, 11).join(' ')).toBe('C A C A B C C A C A B');
   });
 
+  it('follows a dest removed mid-sequence', () => {
+    // After A A B A: cw = 2. Remove B: di = gcd(4,2) = 2, mw = 4 - 1 = 3, cw = floor(2/2)·2 + 1
+    // = 3, cl = head. cw 3: A | cw 1: A C | wrap 3: A | cw 1: A C
+    const [a, b, c] = [dest('A', 4), dest('B', 3), dest('C', 2)];
+    const s = createScheduler('wrr');
+    s.update([a, b, c]);
+    expect(picks(s, 4).join(' ')).toBe('A A B A');
+    s.update([a, c]);
+    expect(picks(s, 6).join(' ')).toBe('A A C A A C');
+  });
+
   it('skips quiescent dests', () => {
     // C=0: di = gcd(4,3) = 1, mw 4. cw 4: A | 3: A B | 2: A B | 1: A B
     const s = createScheduler('wrr');
