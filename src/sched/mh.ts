@@ -90,6 +90,8 @@ export class MaglevHashingScheduler implements Scheduler {
     const turns = new Int32Array(n);
     for (let i = 0; i < n; i++) {
       const d = dests[i]!;
+      // Folded by the dest's own family; the kernel uses the service's, which differs only for
+      // an IPv6 dest in an IPv4 service (it would read just the first word).
       const v = (d.port + foldAddress(d.addr)) | 0;
       perm[i] = hsiphashMod(v, HASH1, M);
       skip[i] = hsiphashMod(v, HASH2, M - 1) + 1;
