@@ -3,7 +3,7 @@
 // The master "dies" (SIGKILL and its link set down, like a host failure); we time until the VIP
 // answers from r2. Then r1 comes back and preempts, and the next run starts. Needs root.
 import { spawn } from 'node:child_process';
-import { addrs, hasKeepalived, isRoot, killKeepalivedHard, makeLab, nsExec, sleep, startEcho, startHarness, startKeepalived, Proc, type Lab } from '../test/vrrp/netns-helpers.js';
+import { addrs, probe, hasKeepalived, isRoot, killKeepalivedHard, makeLab, nsExec, sleep, startEcho, startHarness, startKeepalived, Proc, type Lab } from '../test/vrrp/netns-helpers.js';
 
 const VIP = '192.0.2.100';
 
@@ -48,19 +48,29 @@ async function measure(impl: 'lvsd' | 'keepalived', s: Setting): Promise<number[
     const start = (r: string, prio: number) =>
       impl === 'lvsd' ? startHarness(lab, r, lvSpec(s.version, prio, s.advertInt)) : startKeepalived(lab, r, kaConf(s.version, prio, s.advertInt));
     const prober = startProber(lab);
-    start('r2', 100);
+    const r2 = start('r2', 100);
     const downUs = (3 + (256 - 150) / 256) * s.advertInt * 1000;
     for (let i = 0; i < s.runs; i++) {
       const r1 = start('r1', 150);
       // r1 takes (or takes back) the VIP, r2 releases it, and the client reaches r1.
       await waitUntil(() => holds(lab, 'r1') && !holds(lab, 'r2'), 15_000 + downUs, 'r1 master');
-      await waitUntil(() => prober.events.slice(-3).every((e) => e.who === 'r1') && prober.events.length >= 3, 15_000, 'client on r1');
+      try {
+        await waitUntil(() => prober.events.slice(-3).every((e) => e.who === 'r1') && prober.events.length >= 3, 15_000, 'client on r1');
+      } catch (e) {
+        console.log(nsExec(lab.names.cl, ['ip', 'neigh']), nsExec(lab.names.r1, ['ip', 'link', 'show', 'eth0']), nsExec(lab.names.r2, ['ip', 'link', 'show', 'eth0']), holds(lab, 'r1'), holds(lab, 'r2'), prober.events.slice(-3), Date.now(), prober.lines.filter((l) => !l.includes('"probe"')).slice(-10), prober.child.exitCode, probe(lab, VIP));
+        throw e;
+      }
       await sleep(Math.max(300, 2 * s.advertInt * 1000));
       const t0 = Date.now();
       if (impl === 'lvsd') r1.kill('SIGKILL');
       else killKeepalivedHard(r1);
       nsExec(lab.names.r1, ['ip', 'link', 'set', 'eth0', 'down']);
-      await prober.waitFor(() => prober.events.find((e) => e.who === 'r2' && e.t >= t0), 20_000, 'r2 answering');
+      try {
+        await prober.waitFor(() => prober.events.find((e) => e.who === 'r2' && e.t >= t0), 20_000, 'r2 answering');
+      } catch (e) {
+        console.log('r2 holds VIP', holds(lab, 'r2'), nsExec(lab.names.cl, ['ip', 'neigh']), r2.lines.slice(-8).join('\n'));
+        throw e;
+      }
       const first = prober.events.find((e) => e.who === 'r2' && e.t >= t0)!;
       times.push(first.t - t0);
       await r1.exited();
@@ -91,9 +101,9 @@ export default async function (): Promise<void> {
   ];
   console.log('failover: master SIGKILLed + link down -> VIP answers from the backup (client probes every 10 ms)');
   console.log('setting              impl        runs  median ms   max ms   expected (3*int + skew(p100))');
-  for (const s of settings) {
+  for (const s of settings.filter((x) => !process.env.LVSD_VRRP_BENCH_ONLY || x.label.startsWith(process.env.LVSD_VRRP_BENCH_ONLY))) {
     const expected = (3 * s.advertInt + ((256 - 100) / 256) * s.advertInt) * 1000;
-    for (const impl of ['lvsd', 'keepalived'] as const) {
+    for (const impl of (['lvsd', 'keepalived'] as const).filter((i) => !process.env.LVSD_VRRP_BENCH_IMPL || i === process.env.LVSD_VRRP_BENCH_IMPL)) {
       const t = await measure(impl, s);
       console.log(`${s.label.padEnd(20)} ${impl.padEnd(11)} ${String(t.length).padStart(4)} ${median(t).toFixed(0).padStart(10)} ${Math.max(...t).toFixed(0).padStart(8)}   ${expected.toFixed(0)}   [${t.join(' ')}]`);
     }
