@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import dgram from 'node:dgram';
 import http from 'node:http';
 import net from 'node:net';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 export interface Backend {
   addr: string;
@@ -161,4 +161,30 @@ export async function until(cond: () => boolean, timeoutMs = 5000, what = 'condi
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * Open TCP/UDP sockets of this process: /proc/self/fd socket inodes that appear in
+ * /proc/net/{tcp,tcp6,udp,udp6}. Unlike a raw fd count, this ignores the test runner's own pipes
+ * and event fds, so a growth is a leaked network socket.
+ */
+export function openInetSockets(): number {
+  const inodes = new Set<string>();
+  for (const f of ['tcp', 'tcp6', 'udp', 'udp6']) {
+    const lines = readFileSync(`/proc/net/${f}`, 'utf8').split('\n').slice(1);
+    for (const l of lines) {
+      const cols = l.trim().split(/\s+/);
+      if (cols.length > 9) inodes.add(cols[9]!);
+    }
+  }
+  let n = 0;
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`));
+      if (m && inodes.has(m[1]!)) n++;
+    } catch {
+      // fd closed while listing
+    }
+  }
+  return n;
 }
