@@ -54,6 +54,8 @@ export class TcpRelay {
     private readonly hooks: RelayHooks,
     private readonly opts: RelayOptions,
   ) {
+    // A socket handed to a worker is re-created there without the server's allowHalfOpen.
+    (client as { allowHalfOpen: boolean }).allowHalfOpen = true;
     client.setNoDelay(true);
     client.on('error', () => this.onClientError());
     this.connect(target);
