@@ -24,6 +24,10 @@ async function main(argv: string[]): Promise<number | undefined> {
     .option('-D, --log-detail', 'detailed logs (debug level)')
     .option('--log-level <level>', 'pino log level (fatal error warn info debug trace)', 'info')
     .option('-p, --pid-file <file>', 'write the process id to this file')
+    .option('--diff', 'with -t: print the plan a reload would apply to the running lvsd')
+    .option('--running <file>', 'with --diff: the running configuration (default: beside the control socket)')
+    .option('--control-socket <path>', 'control socket (overrides lvsd_defs control_socket)')
+    .option('--workers <n>', 'proxy relay workers (overrides lvsd_defs workers)', (v) => Number(v))
     .version('lvsd 0.1.0', '-v, --version')
     .exitOverride();
   try {
@@ -32,10 +36,10 @@ async function main(argv: string[]): Promise<number | undefined> {
     const code = (e as { exitCode?: number }).exitCode;
     return typeof code === 'number' ? (code === 0 ? 0 : 2) : 2;
   }
-  const o = program.opts<{ useFile: string; configTest?: boolean; dump?: boolean; strict?: boolean; configId: string }>();
+  const o = program.opts<{ useFile: string; configTest?: boolean; dump?: boolean; strict?: boolean; configId: string; diff?: boolean; running?: string; controlSocket?: string }>();
   const io = { out: (s: string) => process.stdout.write(s + '\n'), err: (s: string) => process.stderr.write(s + '\n') };
-  if (o.configTest || o.dump) {
-    return configTest({ file: o.useFile, strict: !!o.strict, dump: !!o.dump, configId: o.configId }, io);
+  if (o.configTest || o.dump || o.diff) {
+    return configTest({ file: o.useFile, strict: !!o.strict, dump: !!o.dump, configId: o.configId, diff: !!o.diff, running: o.running, controlSocket: o.controlSocket }, io);
   }
   const { runDaemon } = await import('../daemon/run.js');
   return runDaemon(program.opts());

@@ -9,3 +9,5 @@ export { checkersOf } from './resolve.js';
 export { vsName } from './validate.js';
 export type { ConfigModel } from './keywords/top.js';
 export type { VirtualServer, RealServer, VsKey, LvsMethod } from './keywords/lvs.js';
+export { diffConfigs, renderPlan } from './diff.js';
+export type { PlanItem } from './diff.js';

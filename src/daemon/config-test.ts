@@ -1,14 +1,21 @@
 // `lvsd -t`: check a configuration and print what is wrong, like a compiler; `--dump` prints the
 // resolved model as JSON (defaults filled in, keys in keyword-table order).
 
-import { fileLineReader, formatDiagnostic, loadConfig, summary } from '../config/index.js';
-import type { LoadOptions } from '../config/index.js';
+import { readFileSync } from 'node:fs';
+import { diffConfigs, fileLineReader, formatDiagnostic, loadConfig, renderPlan, summary } from '../config/index.js';
+import type { ConfigModel, LoadOptions } from '../config/index.js';
+import { DEFAULT_CONTROL_SOCKET } from '../control/index.js';
+import { runningFilePath } from './daemon.js';
 
 export interface ConfigTestOptions extends LoadOptions {
   file: string;
   strict: boolean;
   dump: boolean;
   quiet?: boolean;
+  /** Print the plan against the running daemon's configuration. */
+  diff?: boolean;
+  running?: string;
+  controlSocket?: string;
 }
 
 export interface Output {
@@ -27,5 +34,21 @@ export function configTest(opts: ConfigTestOptions, io: Output): number {
   const failed = errors > 0 || (opts.strict && warnings > 0);
   if (!opts.quiet) io.err(`${opts.file}: ${summary(errors, warnings)}${failed ? '' : ' - configuration OK'}`);
   if (!failed && opts.dump && r.config) io.out(JSON.stringify(r.config, null, 2));
+  if (!failed && opts.diff && r.config) return printPlan(r.config, opts, io);
   return failed ? 1 : 0;
+}
+
+/** `lvsd -t --diff`: what a reload would change, without changing anything. */
+function printPlan(next: ConfigModel, opts: ConfigTestOptions, io: Output): number {
+  const path = opts.running ?? runningFilePath(opts.controlSocket ?? next.lvsd_defs?.control_socket ?? DEFAULT_CONTROL_SOCKET);
+  let running: ConfigModel;
+  try {
+    running = JSON.parse(readFileSync(path, 'utf8')) as ConfigModel;
+  } catch (err) {
+    io.err(`lvsd: cannot read the running configuration at ${path} (is lvsd running?): ${(err as Error).message}`);
+    return 1;
+  }
+  const plan = renderPlan(diffConfigs(running, next));
+  io.out(plan.length ? plan.join('\n') : '(no changes)');
+  return 0;
 }

@@ -1,0 +1,135 @@
+// The plan between two configurations (running -> desired): what a reload changes, listed the
+// way the log and `lvsd -t --diff` print it:  +vs, -vs, +rs, -rs, ~weight 1->3, +vrrp, ...
+// Pure: models in, plan items out.
+
+import type { ConfigModel } from './keywords/top.js';
+import type { RealServer, VirtualServer } from './keywords/lvs.js';
+
+export interface PlanItem {
+  op: '+' | '-' | '~';
+  /** What kind of thing: vs, rs, vrrp, vrrp_script, sync_group, schedule, or a top-level block. */
+  kind: string;
+  /** Which one, e.g. "TCP 192.0.2.1:80" or "TCP 192.0.2.1:80 198.51.100.1:80". */
+  target: string;
+  /** For '~': the keyword that changed. */
+  field?: string;
+  from?: unknown;
+  to?: unknown;
+}
+
+const CHECKERS = ['HTTP_GET', 'SSL_GET', 'TCP_CHECK', 'SMTP_CHECK', 'DNS_CHECK', 'MISC_CHECK', 'UDP_CHECK', 'PING_CHECK', 'FILE_CHECK', 'BFD_CHECK'] as const;
+
+function ep(addr: string, port: number): string {
+  return addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`;
+}
+
+export function vsTarget(vs: VirtualServer): string {
+  const k = vs.key;
+  if (k.kind === 'fwmark') return `fwmark ${k.fwmark}`;
+  if (k.kind === 'group') return `${vs.protocol} group ${k.group}`;
+  return `${vs.protocol} ${ep(k.ip, k.port)}`;
+}
+
+const same = (a: unknown, b: unknown): boolean => a === b || JSON.stringify(a) === JSON.stringify(b);
+
+/** Field-by-field changes of two objects of one block type (skipping `skip`). */
+function fieldChanges(kind: string, target: string, a: object, b: object, skip: ReadonlySet<string>): PlanItem[] {
+  const out: PlanItem[] = [];
+  const ra = a as Record<string, unknown>;
+  const rb = b as Record<string, unknown>;
+  for (const k of Object.keys(rb)) {
+    if (skip.has(k) || same(ra[k], rb[k])) continue;
+    out.push({ op: '~', kind, target, field: k, from: ra[k], to: rb[k] });
+  }
+  return out;
+}
+
+function byName<T>(list: readonly T[], name: (x: T) => string): Map<string, T> {
+  return new Map(list.map((x) => [name(x), x]));
+}
+
+const RS_SKIP = new Set<string>(CHECKERS);
+const VS_SKIP = new Set(['real_server', 'key']);
+
+function diffRealServers(vsT: string, a: VirtualServer, b: VirtualServer): PlanItem[] {
+  const out: PlanItem[] = [];
+  const key = (r: RealServer) => ep(r.ip, r.port);
+  const ma = byName(a.real_server, key);
+  const mb = byName(b.real_server, key);
+  for (const [k] of ma) if (!mb.has(k)) out.push({ op: '-', kind: 'rs', target: `${vsT} ${k}` });
+  for (const [k, rb] of mb) {
+    const ra = ma.get(k);
+    if (!ra) {
+      out.push({ op: '+', kind: 'rs', target: `${vsT} ${k}` });
+      continue;
+    }
+    out.push(...fieldChanges('rs', `${vsT} ${k}`, ra, rb, RS_SKIP));
+    const checks = (r: RealServer) => CHECKERS.map((c) => r[c]);
+    if (!same(checks(ra), checks(rb))) out.push({ op: '~', kind: 'rs', target: `${vsT} ${k}`, field: 'checkers' });
+  }
+  return out;
+}
+
+export function diffConfigs(a: ConfigModel, b: ConfigModel): PlanItem[] {
+  const out: PlanItem[] = [];
+  for (const block of ['global_defs', 'lvsd_defs', 'SSL'] as const) {
+    const x = a[block];
+    const y = b[block];
+    if (x && y) out.push(...fieldChanges(block, block, x, y, new Set()));
+    else if (!same(x, y)) out.push({ op: '~', kind: block, target: block });
+  }
+  const vsa = byName(a.virtual_server, vsTarget);
+  const vsb = byName(b.virtual_server, vsTarget);
+  for (const [k] of vsa) if (!vsb.has(k)) out.push({ op: '-', kind: 'vs', target: k });
+  for (const [k, vb] of vsb) {
+    const va = vsa.get(k);
+    if (!va) {
+      out.push({ op: '+', kind: 'vs', target: k });
+      for (const r of vb.real_server) out.push({ op: '+', kind: 'rs', target: `${k} ${ep(r.ip, r.port)}` });
+      continue;
+    }
+    out.push(...fieldChanges('vs', k, va, vb, VS_SKIP));
+    out.push(...diffRealServers(k, va, vb));
+  }
+  const named = <T extends { name: string }>(kind: string, xa: readonly T[], xb: readonly T[]) => {
+    const ma = byName(xa, (x) => x.name);
+    const mb = byName(xb, (x) => x.name);
+    for (const [k] of ma) if (!mb.has(k)) out.push({ op: '-', kind, target: k });
+    for (const [k, y] of mb) {
+      const x = ma.get(k);
+      if (!x) out.push({ op: '+', kind, target: k });
+      else out.push(...fieldChanges(kind, k, x, y, new Set(['name'])));
+    }
+  };
+  named('vrrp', a.vrrp_instance, b.vrrp_instance);
+  named('vrrp_script', a.vrrp_script, b.vrrp_script);
+  named('sync_group', a.vrrp_sync_group, b.vrrp_sync_group);
+  named('track_file', a.track_file, b.track_file);
+  named('schedule', a.lvsd_schedule, b.lvsd_schedule);
+  named('virtual_server_group', a.virtual_server_group, b.virtual_server_group);
+  if (!same(a.static_ipaddress, b.static_ipaddress)) out.push({ op: '~', kind: 'static_ipaddress', target: 'static_ipaddress' });
+  if (!same(a.static_routes, b.static_routes)) out.push({ op: '~', kind: 'static_routes', target: 'static_routes' });
+  return out;
+}
+
+function short(v: unknown): string {
+  if (v === null || v === undefined) return '-';
+  if (typeof v === 'object') {
+    const m = v as { method?: string };
+    if (typeof m.method === 'string' && Object.keys(v).length <= 2) return m.method;
+    const s = JSON.stringify(v);
+    return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+  }
+  return String(v);
+}
+
+/** One line per item: `+vs TCP 192.0.2.1:80`, `~weight TCP 192.0.2.1:80 198.51.100.1:80 1->3`. */
+export function renderPlan(items: readonly PlanItem[]): string[] {
+  return items.map((i) => {
+    if (i.op !== '~') return `${i.op}${i.kind} ${i.target}`;
+    if (i.field === undefined) return `~${i.kind} ${i.target}`;
+    const prefix = i.kind === 'vs' || i.kind === 'rs' ? '' : `${i.kind} `;
+    if (i.field === 'checkers') return `~checkers ${i.target}`;
+    return `~${i.field} ${prefix}${i.target} ${short(i.from)}->${short(i.to)}`;
+  });
+}

@@ -1,0 +1,338 @@
+// The running director: one table, the engines that serve it, the checkers that edit it, VRRP,
+// the control socket, metrics and schedules. Every change goes through one apply path: a config
+// (start, reload) or an event (health, schedule, VRRP) becomes a table spec that is applied.
+
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Logger } from 'pino';
+import { CheckRunner } from '../check/index.js';
+import type { CheckEvent } from '../check/index.js';
+import { ConfigError, diffConfigs, loadConfig, renderPlan } from '../config/index.js';
+import type { ConfigModel, Diagnostic } from '../config/index.js';
+import { ControlServer, DEFAULT_CONTROL_SOCKET } from '../control/index.js';
+import type { ApplyResult, ControlCommand, SnapshotOptions, TableView } from '../control/index.js';
+import { renderTable } from '../control/render/list.js';
+import { ProxyEngine } from '../forward/proxy/index.js';
+import type { ProxyEngineEvent } from '../forward/proxy/index.js';
+import { createTable, IpvsTableControl } from '../ipvs/index.js';
+import type { IpvsTable, ServiceSpec, TableSpec } from '../ipvs/index.js';
+import { createMetricsRegistry, MetricsServer } from '../metrics/index.js';
+import { VrrpRuntime } from '../vrrp/index.js';
+import type { VrrpRuntimeSpec, VrrpState } from '../vrrp/index.js';
+import { applyService } from './apply.js';
+import { HealthOverlay } from './health.js';
+import { Schedules } from './schedules.js';
+import { SystemdNotifier } from './sd-notify.js';
+import { checkSpecsOf, endpoint, serviceSpecsOf, tableSpecOf, vsId } from './specs.js';
+import { vrrpRuntimeSpecOf, vrrpVips } from './vrrp-specs.js';
+
+export interface DaemonOptions {
+  file: string;
+  configId: string;
+  logger: Logger;
+  notifier: SystemdNotifier;
+  /** Monotonic milliseconds (the table's clock). */
+  clock?: () => number;
+  /** Overrides lvsd_defs control_socket (tests, unprivileged runs). */
+  controlSocket?: string;
+  /** Overrides lvsd_defs workers. */
+  workers?: number;
+}
+
+export interface ReloadOutcome {
+  ok: boolean;
+  plan: string[];
+  errors: Diagnostic[];
+}
+
+const DEFAULT_RUNNING_SUFFIX = '.running.json';
+
+export class Daemon {
+  readonly table: IpvsTable = createTable();
+  private config!: ConfigModel;
+  private hash = '';
+  private spec!: TableSpec;
+  /** vs id -> its service specs as configured (before health). */
+  private servicesByVs = new Map<string, ServiceSpec[]>();
+  private readonly health = new HealthOverlay();
+  private engine: ProxyEngine | null = null;
+  private checks: CheckRunner | null = null;
+  private vrrp: VrrpRuntime | null = null;
+  private vrrpSpec: VrrpRuntimeSpec = { instances: [] };
+  private readonly vrrpStates = new Map<string, VrrpState>();
+  private control: ControlServer | null = null;
+  private tableControl: IpvsTableControl;
+  private metrics: MetricsServer | null = null;
+  private metricsListen: string | null = null;
+  private schedules: Schedules;
+  private readonly reloads = { ok: 0, failed: 0 };
+  private readonly clock: () => number;
+  private readonly log: Logger;
+  private stopping = false;
+
+  constructor(private readonly opts: DaemonOptions) {
+    this.clock = opts.clock ?? (() => performance.now());
+    this.log = opts.logger;
+    this.tableControl = new IpvsTableControl(this.table, { now: this.clock });
+    this.schedules = new Schedules(this.log, (name, action, sch) => this.runSchedule(name, action, sch));
+  }
+
+  get runningConfig(): ConfigModel {
+    return this.config;
+  }
+
+  /** Loads, validates and starts everything; throws ConfigError (nothing started) on a bad file. */
+  async start(): Promise<void> {
+    const r = loadConfig(this.opts.file, { configId: this.opts.configId });
+    if (!r.config) throw new ConfigError(r.diagnostics.items);
+    this.logWarnings(r.diagnostics.warnings);
+    this.setConfig(r.config, r.hash);
+    this.table.applySpec(this.spec, this.clock());
+    const d = this.config.lvsd_defs;
+    this.engine = new ProxyEngine({ workers: this.opts.workers ?? d?.workers ?? undefined, clock: this.clock });
+    this.wireEngineEvents(this.engine);
+    // VRRP-managed VIPs are served only while held: mark them before listening.
+    await this.startVrrp();
+    this.checks = new CheckRunner(checkSpecsOf(this.config), { onEvent: (e) => this.onCheckEvent(e), logger: this.log });
+    this.checks.start();
+    await this.engine.start(this.table);
+    await this.startControl();
+    await this.startMetrics();
+    this.schedules.reconcile(this.config.lvsd_schedule);
+    this.writeRunning();
+    this.log.info({ file: this.opts.file, hash: this.hash, services: this.table.services.length, plan: renderPlan(diffConfigs(emptyConfig(this.config), this.config)) }, 'lvsd started');
+  }
+
+  /** SIGHUP: re-read everything; apply only the difference, or change nothing and say why. */
+  async reload(): Promise<ReloadOutcome> {
+    await this.opts.notifier.reloading();
+    const r = loadConfig(this.opts.file, { configId: this.opts.configId });
+    if (!r.config) {
+      this.reloads.failed++;
+      for (const d of r.diagnostics.errors) this.log.error({ loc: d.loc, code: d.code }, d.message);
+      this.log.error({ errors: r.diagnostics.errors.length }, 'reload failed: configuration has errors; still running the previous one');
+      await this.opts.notifier.ready(`reload failed (${r.diagnostics.errors.length} errors); ${this.statusText()}`);
+      return { ok: false, plan: [], errors: r.diagnostics.errors };
+    }
+    this.logWarnings(r.diagnostics.warnings);
+    const plan = renderPlan(diffConfigs(this.config, r.config));
+    const started = this.clock();
+    this.setConfig(r.config, r.hash);
+    const vsIds = new Set(this.servicesByVs.keys());
+    const rsKeys = new Set<string>();
+    for (const vs of this.config.virtual_server) for (const rs of vs.real_server) rsKeys.add(`${vsId(vs)}|${endpoint(rs.ip, rs.port || (vs.key.kind === 'ip' ? vs.key.port : 0))}`);
+    this.health.retain(vsIds, rsKeys);
+    const changes = this.table.applySpec(this.effectiveSpec(), this.clock());
+    this.checks?.reconcile(checkSpecsOf(this.config));
+    await this.reconcileVrrp();
+    await this.engine?.reconcile();
+    await this.startMetrics();
+    this.schedules.reconcile(this.config.lvsd_schedule);
+    this.writeRunning();
+    this.reloads.ok++;
+    this.log.info({ plan, changes: changes.length, took_ms: Math.round(this.clock() - started), hash: this.hash }, 'reload applied');
+    await this.opts.notifier.ready(this.statusText());
+    return { ok: true, plan, errors: [] };
+  }
+
+  /** SIGTERM: stop accepting, drain up to the timeout, resign VRRP, remove VIPs. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    await this.opts.notifier.stopping();
+    const drainMs = Math.round((this.config?.lvsd_defs?.drain_timeout ?? 30) * 1000);
+    this.schedules.stop();
+    await this.control?.stop();
+    await this.metrics?.stop();
+    await this.checks?.stop();
+    await this.engine?.stop(drainMs);
+    await this.vrrp?.stop();
+    this.log.info({}, 'lvsd stopped');
+  }
+
+  statusText(): string {
+    let up = 0;
+    let total = 0;
+    for (const s of this.spec?.services ?? []) total += s.dests.length;
+    for (const s of this.table.services) up += s.dests.filter((d) => d.weight > 0).length;
+    const vrrp = [...this.vrrpStates].map(([n, s]) => `${n}=${s}`).join(' ');
+    return `${this.table.services.length} services, ${up}/${total} real servers up${vrrp ? `, VRRP ${vrrp}` : ''}`;
+  }
+
+  /** The table as ipvsadm would list it (for SIGUSR2 and the status file). */
+  snapshot(options?: SnapshotOptions): TableView {
+    return this.tableControl.snapshot(options);
+  }
+
+  /** SIGUSR1: the running state; SIGUSR2: the statistics (keepalived's data and stats files). */
+  dumpState(): string {
+    const d = this.config.lvsd_defs;
+    const path = d?.state_file ?? '/tmp/lvsd.data';
+    const text = JSON.stringify({ hash: this.hash, config: this.config, vrrp: Object.fromEntries(this.vrrpStates), table: this.snapshot() }, null, 2);
+    writeFileSync(path, text + '\n', { mode: 0o600 });
+    return path;
+  }
+
+  dumpStats(): string {
+    const d = this.config.lvsd_defs;
+    const path = d?.stats_file ?? '/tmp/lvsd.stats';
+    const view = this.snapshot();
+    const format = { numeric: true, exact: false, stats: false, rate: false, thresholds: false, persistentConn: false, tunInfo: false, nosort: false, json: false };
+    const text = renderTable(view, { ...format, stats: true }, null) + '\n' + renderTable(view, { ...format, rate: true }, null);
+    writeFileSync(path, text, { mode: 0o600 });
+    return path;
+  }
+
+  // ---- internals -------------------------------------------------------------------------------
+
+  private setConfig(config: ConfigModel, hash: string): void {
+    this.config = config;
+    this.hash = hash;
+    this.spec = tableSpecOf(config);
+    this.servicesByVs = new Map(config.virtual_server.map((vs) => [vsId(vs), serviceSpecsOf(vs, config)]));
+  }
+
+  private effectiveSpec(): TableSpec {
+    const services: ServiceSpec[] = [];
+    for (const [id, specs] of this.servicesByVs) for (const s of specs) services.push(this.health.effective(id, s));
+    return { ...this.spec, services };
+  }
+
+  private onCheckEvent(e: CheckEvent): void {
+    if (e.kind === 'quorum') {
+      this.log.info({ vs: e.vs, up: e.up, reason: e.reason }, e.up ? 'quorum gained' : 'quorum lost');
+      return;
+    }
+    if (!this.health.apply(e)) return;
+    this.applyVs(e.vs, { vs: e.vs, rs: e.rs, kind: e.kind, up: e.up, weight: e.weight, inTable: e.inTable, checker: e.checker, reason: e.reason, took_ms: e.took_ms });
+  }
+
+  private applyVs(id: string, why: Record<string, unknown>): void {
+    const specs = this.servicesByVs.get(id);
+    if (!specs) return;
+    const now = this.clock();
+    for (const s of specs) {
+      try {
+        const changes = applyService(this.table, this.health.effective(id, s), now);
+        if (changes.length) this.log.info({ ...why, changes }, 'table updated');
+      } catch (err) {
+        this.log.error({ ...why, err: String(err) }, 'could not apply a health change');
+      }
+    }
+    void this.opts.notifier.status(this.statusText());
+  }
+
+  private runSchedule(name: string, action: string, sch: ConfigModel['lvsd_schedule'][number]): void {
+    this.log.info({ schedule: name, action }, 'schedule fired');
+    if (action === 'reload') void this.reload();
+    else if (action === 'stats') this.log.info({ file: this.dumpStats() }, 'stats written');
+    else if ((action === 'drain' || action === 'restore') && sch.virtual_server && sch.real_server) {
+      const id = `${sch.protocol} ${endpoint(sch.virtual_server.ip, sch.virtual_server.port)}`;
+      if (this.health.setDrained(id, endpoint(sch.real_server.ip, sch.real_server.port), action === 'drain')) this.applyVs(id, { schedule: name, action });
+    }
+  }
+
+  private controlCommand(cmd: ControlCommand): ApplyResult {
+    const result = this.tableControl.apply(cmd);
+    this.log.info({ command: cmd.op, ok: result.ok }, 'lvsadm edit');
+    void this.engine?.reconcile();
+    return result;
+  }
+
+  private async startControl(): Promise<void> {
+    const path = this.opts.controlSocket ?? this.config.lvsd_defs?.control_socket ?? DEFAULT_CONTROL_SOCKET;
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    this.control = new ControlServer({
+      path,
+      logger: this.log,
+      handler: { snapshot: (o) => this.snapshot(o), apply: (c) => this.controlCommand(c) },
+    });
+    await this.control.start();
+  }
+
+  private async startMetrics(): Promise<void> {
+    const m = this.config.lvsd_defs?.metrics_listen ?? null;
+    const listen = m ? (m.family === 6 ? `[${m.host}]:${m.port}` : `${m.host}:${m.port}`) : null;
+    if (listen === this.metricsListen) return;
+    await this.metrics?.stop();
+    this.metrics = null;
+    this.metricsListen = listen;
+    if (!listen) return;
+    const registry = createMetricsRegistry({
+      table: () => this.snapshot(),
+      vrrp: () => (this.vrrp?.status() ?? []).map((s) => ({ name: s.name, state: s.state, advertsSent: s.counters.advertSent, advertsReceived: s.counters.advertRcvd, becameMaster: s.counters.becameMaster, releasedMaster: s.counters.releasedMaster })),
+      reloads: () => ({ ...this.reloads, configHash: this.hash }),
+      drops: () => ({ ...(this.vrrp?.dropped ?? {}), ...(this.engine ? { proxy_no_dest: this.engine.counters.noDest, proxy_refused: this.engine.counters.refused } : {}) }) as Record<string, number>,
+    });
+    this.metrics = new MetricsServer(registry, this.log);
+    await this.metrics.start(listen);
+  }
+
+  private async startVrrp(): Promise<void> {
+    this.vrrpSpec = vrrpRuntimeSpecOf(this.config);
+    for (const vips of vrrpVips(this.vrrpSpec).values()) for (const v of vips) await this.engine?.setVipHeld(v, false);
+    if (this.vrrpSpec.instances.length === 0) return;
+    this.vrrp = new VrrpRuntime({ logger: this.log });
+    this.vrrp.onStateChange((name, from, to) => void this.onVrrpState(name, from, to));
+    const errors = await this.vrrp.start(this.vrrpSpec);
+    for (const e of errors) this.log.error({ err: e.message }, 'vrrp instance could not start');
+  }
+
+  private async reconcileVrrp(): Promise<void> {
+    const next = vrrpRuntimeSpecOf(this.config);
+    if (!this.vrrp && next.instances.length === 0) return;
+    const before = vrrpVips(this.vrrpSpec);
+    this.vrrpSpec = next;
+    const after = vrrpVips(next);
+    for (const [name, vips] of after) {
+      const held = this.vrrpStates.get(name) === 'MASTER';
+      for (const v of vips) if (!before.get(name)?.includes(v)) await this.engine?.setVipHeld(v, held);
+    }
+    if (!this.vrrp) {
+      this.vrrp = new VrrpRuntime({ logger: this.log });
+      this.vrrp.onStateChange((name, from, to) => void this.onVrrpState(name, from, to));
+    }
+    const errors = await this.vrrp.reconcile(next);
+    for (const e of errors) this.log.error({ err: e.message }, 'vrrp instance could not start');
+  }
+
+  private async onVrrpState(name: string, from: VrrpState, to: VrrpState): Promise<void> {
+    this.vrrpStates.set(name, to);
+    this.log.info({ instance: name, from, to }, 'vrrp state');
+    for (const v of vrrpVips(this.vrrpSpec).get(name) ?? []) await this.engine?.setVipHeld(v, to === 'MASTER');
+    const anyMaster = [...this.vrrpStates.values()].some((s) => s === 'MASTER');
+    this.checks?.setHaSuspended(!anyMaster);
+    void this.opts.notifier.status(this.statusText());
+  }
+
+  private wireEngineEvents(engine: ProxyEngine): void {
+    const warn = new Set(['listen-error', 'forwarding-note', 'unsupported', 'worker-exit', 'no-dest']);
+    engine.on('event', (e: ProxyEngineEvent) => {
+      if (warn.has(e.type)) this.log.warn({ event: e }, `proxy ${e.type}`);
+      else this.log.info({ event: e }, `proxy ${e.type}`);
+    });
+  }
+
+  private logWarnings(ws: Diagnostic[]): void {
+    for (const d of ws) this.log.warn({ loc: d.loc, code: d.code }, d.message);
+  }
+
+  /** The running model, for `lvsd -t --diff` (next to the control socket). */
+  private writeRunning(): void {
+    const path = runningFilePath(this.opts.controlSocket ?? this.config.lvsd_defs?.control_socket ?? DEFAULT_CONTROL_SOCKET);
+    try {
+      writeFileSync(path, JSON.stringify(this.config) + '\n', { mode: 0o600 });
+    } catch (err) {
+      this.log.warn({ path, err: String(err) }, 'could not write the running configuration');
+    }
+  }
+}
+
+export function runningFilePath(controlSocket: string): string {
+  return controlSocket + DEFAULT_RUNNING_SUFFIX;
+}
+
+/** A model with nothing in it, so a first start logs its plan as all additions. */
+function emptyConfig(like: ConfigModel): ConfigModel {
+  return { ...like, virtual_server: [], vrrp_instance: [], vrrp_script: [], vrrp_sync_group: [], track_file: [], lvsd_schedule: [], virtual_server_group: [] };
+}

@@ -1,0 +1,148 @@
+// Pure mapping from the configuration model to the VRRP runtime's spec, with global_defs
+// supplying what instances leave unset (keepalived's inheritance).
+
+import type { ConfigModel } from '../config/index.js';
+import { splitCommand } from '../check/index.js';
+import type { CommandSpec, NotifySpec, VipSpec, VirtualRouteSpec, VrrpInstanceSpec, VrrpRuntimeSpec, VrrpScriptSpec, VrrpSyncGroupSpec } from '../vrrp/index.js';
+
+type ScriptRef = { cmd: string; user: string | null; group: string | null } | null;
+type Instance = ConfigModel['vrrp_instance'][number];
+type Addr = Instance['virtual_ipaddress'][number];
+type Route = Instance['virtual_routes'][number];
+
+function command(s: ScriptRef, defaultUser: { user: string; group: string | null } | null): CommandSpec | undefined {
+  if (!s) return undefined;
+  const user = s.user ?? defaultUser?.user ?? undefined;
+  const group = s.user ? (s.group ?? undefined) : (defaultUser?.group ?? undefined);
+  return { argv: splitCommand(s.cmd), ...(user ? { user } : {}), ...(group ? { group } : {}) };
+}
+
+function notifyOf(x: { notify_master: ScriptRef; notify_backup: ScriptRef; notify_fault: ScriptRef; notify_stop?: ScriptRef; notify: ScriptRef }, user: { user: string; group: string | null } | null): NotifySpec | undefined {
+  const n: NotifySpec = {
+    master: command(x.notify_master, user),
+    backup: command(x.notify_backup, user),
+    fault: command(x.notify_fault, user),
+    stop: command(x.notify_stop ?? null, user),
+    any: command(x.notify, user),
+  };
+  for (const k of Object.keys(n) as Array<keyof NotifySpec>) if (n[k] === undefined) delete n[k];
+  return Object.keys(n).length ? n : undefined;
+}
+
+function vipOf(a: Addr, defaultDev: string): VipSpec {
+  const scope = typeof a.scope === 'string' ? (a.scope as VipSpec['scope']) : undefined;
+  return {
+    address: a.addr,
+    prefix: a.prefix,
+    dev: a.dev ?? defaultDev,
+    ...(a.label ? { label: a.label } : {}),
+    ...(scope ? { scope } : {}),
+    ...(a.brd ? { broadcast: a.brd } : {}),
+    ...(a.nodad ? { noDad: true } : {}),
+  };
+}
+
+function routeOf(r: Route): VirtualRouteSpec | null {
+  const x = r as unknown as { dst: { addr: string; prefix: number } | string | null; via: { addr: string } | string | null; dev: string | null; src: { addr: string } | string | null; metric: number | null; table: number | string | null; scope: string | number | null };
+  const text = (v: { addr: string; prefix?: number } | string | null): string | undefined =>
+    v === null ? undefined : typeof v === 'string' ? v : v.prefix !== undefined ? `${v.addr}/${v.prefix}` : v.addr;
+  const to = text(x.dst);
+  if (!to) return null;
+  return {
+    to,
+    ...(text(x.via) ? { via: text(x.via) } : {}),
+    ...(x.dev ? { dev: x.dev } : {}),
+    ...(text(x.src) ? { src: text(x.src) } : {}),
+    ...(typeof x.metric === 'number' ? { metric: x.metric } : {}),
+    ...(typeof x.table === 'number' ? { table: x.table } : {}),
+    ...(typeof x.scope === 'string' ? { scope: x.scope as VirtualRouteSpec['scope'] } : {}),
+  };
+}
+
+export function vrrpRuntimeSpecOf(config: ConfigModel): VrrpRuntimeSpec {
+  const g = config.global_defs as unknown as Record<string, unknown> & {
+    script_user: { user: string; group: string | null } | null;
+    default_interface: string | null;
+  };
+  const gNum = (k: string): number | undefined => (typeof g?.[k] === 'number' ? (g[k] as number) : undefined);
+  const gBool = (k: string): boolean | undefined => (typeof g?.[k] === 'boolean' ? (g[k] as boolean) : undefined);
+  const user = g?.script_user ?? null;
+  const trackFiles = new Map(config.track_file.map((t) => [t.name, t as unknown as { file: string | null; weight: { weight: number; reverse: boolean } }]));
+
+  const instances: VrrpInstanceSpec[] = config.vrrp_instance.map((vi) => {
+    const ifname = vi.interface ?? g?.default_interface ?? 'eth0';
+    const auth = vi.authentication as unknown as { auth_type: string | null; auth_pass: string | null } | null;
+    const pick = <T>(v: T | null, k: string, get: (k: string) => T | undefined): T | undefined => (v !== null ? v : get(k));
+    return {
+      name: vi.name,
+      interface: ifname,
+      vrid: vi.virtual_router_id ?? 0,
+      priority: vi.priority,
+      advertInt: vi.advert_int,
+      ...(vi.version !== null || gNum('vrrp_version') !== undefined ? { version: (vi.version ?? gNum('vrrp_version')) as 2 | 3 } : {}),
+      state: vi.state,
+      nopreempt: vi.nopreempt,
+      preemptDelay: vi.preempt_delay,
+      ...(auth && auth.auth_type === 'PASS' && auth.auth_pass ? { authPass: auth.auth_pass } : {}),
+      ...(vi.unicast_src_ip ? { unicastSrcIp: vi.unicast_src_ip } : {}),
+      ...(vi.unicast_peer.length ? { unicastPeers: vi.unicast_peer.map((p) => ({ address: p.addr, ...(p.minTtl !== null ? { minTtl: p.minTtl } : {}), ...(p.maxTtl !== null ? { maxTtl: p.maxTtl } : {}) })) } : {}),
+      unicastTtl: vi.unicast_ttl,
+      ...(pick(vi.check_unicast_src, 'vrrp_check_unicast_src', gBool) !== undefined ? { checkUnicastSrc: pick(vi.check_unicast_src, 'vrrp_check_unicast_src', gBool) } : {}),
+      virtualIpaddress: vi.virtual_ipaddress.map((a) => vipOf(a, ifname)),
+      virtualIpaddressExcluded: vi.virtual_ipaddress_excluded.map((a) => vipOf(a, ifname)),
+      virtualRoutes: vi.virtual_routes.map(routeOf).filter((r): r is VirtualRouteSpec => r !== null),
+      trackInterface: vi.track_interface.map((t) => ({ name: t.name, ...(t.weight !== null ? { weight: t.weight } : {}), ...(t.reverse ? { reverse: true } : {}) })),
+      trackScript: vi.track_script.map((t) => ({ name: t.name, ...(t.weight !== null ? { weight: t.weight } : {}), ...(t.reverse ? { reverse: true } : {}) })),
+      trackFile: vi.track_file.flatMap((t) => {
+        const tf = trackFiles.get(t.name);
+        if (!tf?.file) return [];
+        const weight = t.weight ?? tf.weight?.weight;
+        const reverse = t.reverse ?? tf.weight?.reverse ?? false;
+        return [{ path: tf.file, ...(weight !== undefined && weight !== null ? { weight } : {}), ...(reverse ? { reverse: true } : {}) }];
+      }),
+      dontTrackPrimary: vi.dont_track_primary,
+      garp: {
+        masterDelay: pick(vi.garp_master_delay, 'vrrp_garp_master_delay', gNum),
+        masterRepeat: pick(vi.garp_master_repeat, 'vrrp_garp_master_repeat', gNum),
+        masterRefresh: pick(vi.garp_master_refresh, 'vrrp_garp_master_refresh', gNum),
+        masterRefreshRepeat: pick(vi.garp_master_refresh_repeat, 'vrrp_garp_master_refresh_repeat', gNum),
+      },
+      notify: notifyOf(vi, user),
+      ...(vi.down_timer_adverts !== null ? { downTimerAdverts: vi.down_timer_adverts } : {}),
+      ...(pick(vi.lower_prio_no_advert, 'vrrp_lower_prio_no_advert', gBool) !== undefined ? { lowerPrioNoAdvert: pick(vi.lower_prio_no_advert, 'vrrp_lower_prio_no_advert', gBool) } : {}),
+      ...(pick(vi.higher_prio_send_advert, 'vrrp_higher_prio_send_advert', gBool) !== undefined ? { higherPrioSendAdvert: pick(vi.higher_prio_send_advert, 'vrrp_higher_prio_send_advert', gBool) } : {}),
+      ...(pick(vi.skip_check_adv_addr, 'vrrp_skip_check_adv_addr', gBool) !== undefined ? { skipCheckAdvAddr: pick(vi.skip_check_adv_addr, 'vrrp_skip_check_adv_addr', gBool) } : {}),
+    };
+  });
+
+  const scripts: VrrpScriptSpec[] = config.vrrp_script.map((s) => ({
+    name: s.name,
+    command: command({ cmd: s.script ?? '', user: s.user?.user ?? null, group: s.user?.group ?? null }, user) ?? { argv: [] },
+    interval: s.interval,
+    ...(s.timeout !== null ? { timeout: s.timeout } : {}),
+    weight: s.weight.weight,
+    reverse: s.weight.reverse,
+    rise: s.rise,
+    fall: s.fall,
+    initFail: s.init_fail,
+  }));
+
+  const syncGroups: VrrpSyncGroupSpec[] = config.vrrp_sync_group.map((sg) => ({
+    name: sg.name,
+    members: [...sg.group],
+    notify: notifyOf({ ...sg, notify_stop: (sg as unknown as { notify_stop?: ScriptRef }).notify_stop ?? null }, user),
+    trackInterface: sg.track_interface.map((t) => ({ name: t.name, ...(t.weight !== null ? { weight: t.weight } : {}) })),
+    trackScript: sg.track_script.map((t) => ({ name: t.name, ...(t.weight !== null ? { weight: t.weight } : {}) })),
+  }));
+
+  const fifo = (g?.vrrp_notify_fifo ?? g?.notify_fifo) as { name?: string; path?: string } | null | undefined;
+  const fifoPath = fifo ? (fifo.path ?? fifo.name) : undefined;
+  return { instances, scripts, syncGroups, ...(fifoPath ? { notifyFifo: fifoPath } : {}) };
+}
+
+/** Every VIP address a VRRP instance manages: the proxy serves these only while it is MASTER. */
+export function vrrpVips(spec: VrrpRuntimeSpec): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const i of spec.instances) out.set(i.name, [...i.virtualIpaddress, ...(i.virtualIpaddressExcluded ?? [])].map((v) => v.address));
+  return out;
+}
