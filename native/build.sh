@@ -1,0 +1,13 @@
+#!/bin/sh
+# Builds the NFQUEUE helper for the nft engine at install time (npm ci runs this). The proxy
+# engine needs nothing native, so a machine without the toolchain still installs: it is told
+# what is missing, and the nft engine reports the same at start.
+cd "$(dirname "$0")" || exit 0
+mkdir -p build
+if cc -O2 -Wall -o build/lvsd-nfq lvsd-nfq.c -lnetfilter_queue -lmnl 2>build/cc.log; then
+  echo "lvsd: built native/build/lvsd-nfq (nft engine helper)"
+else
+  echo "lvsd: nft engine helper not built (needs cc, libnetfilter-queue-dev, libmnl-dev); the proxy engine works without it"
+  sed 's/^/  /' build/cc.log | head -5
+fi
+exit 0
