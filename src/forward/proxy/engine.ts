@@ -208,6 +208,11 @@ export class ProxyEngine extends EventEmitter {
     }
   }
 
+  /** PIDs of the relay workers (for the daemon's status and memory figures). */
+  workerPids(): number[] {
+    return this.workers.map((w) => w.proc.pid).filter((p): p is number => p !== undefined);
+  }
+
   /** Number of proxied TCP connections still open. */
   get openConnections(): number {
     return this.live.size;

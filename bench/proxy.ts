@@ -1,0 +1,193 @@
+// bench proxy: lvsd's proxy engine side by side with HAProxy (TCP mode) and direct access, on the
+// same nginx backends on loopback, each proxy with the same number of workers/threads. Prints
+// keep-alive req/s, new connections/s, MB/s for a large file, p99 latency, memory per idle
+// connection, and the lvsd/HAProxy ratio of each.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import { join } from 'node:path';
+import { createTable } from '../src/ipvs/index.js';
+import { ProxyEngine } from '../src/forward/proxy/index.js';
+
+const WORKERS = Math.max(1, Math.min(2, os.availableParallelism()));
+const DURATION_S = 4;
+const IDLE_CONNS = 2000;
+const NGINX = { addr: '127.0.0.1', port: 18180 };
+const HAPROXY = { addr: '127.0.0.41', port: 18181 };
+const LVSD = { addr: '127.0.0.42', port: 18182 };
+
+interface Figures {
+  keepAliveRps: number;
+  newConnRps: number;
+  largeMBps: number;
+  p99ms: number;
+  memPerIdleKiB: number | null;
+}
+
+function have(cmd: string): boolean {
+  return spawnSync('bash', ['-c', `command -v ${cmd}`]).status === 0;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+async function waitPort(addr: string, port: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect({ host: addr, port }, () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await sleep(50);
+  }
+  throw new Error(`${addr}:${port} did not come up`);
+}
+
+function stopPid(p: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (p.exitCode !== null || p.signalCode !== null) return resolve();
+    p.once('exit', () => resolve());
+    p.kill('SIGTERM');
+    setTimeout(() => p.kill('SIGKILL'), 3000).unref();
+  });
+}
+
+/** wrk run (async: lvsd's primary runs in this process); requests/s, MB/s, p99 in ms. */
+async function wrk(url: string, conns: number, extra: string[] = []): Promise<{ rps: number; mbps: number; p99: number }> {
+  const p = spawn('wrk', ['-t', String(WORKERS), '-c', String(conns), '-d', `${DURATION_S}s`, '--latency', ...extra, url], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let out = '';
+  p.stdout!.setEncoding('utf8');
+  p.stdout!.on('data', (d) => (out += d));
+  await new Promise((r) => p.once('exit', r));
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
+  const t = /Transfer\/sec:\s+([\d.]+)(\w+)/.exec(out);
+  const unit: Record<string, number> = { B: 1 / 1e6, KB: 1024 / 1e6, MB: 1048576 / 1e6, GB: 1073741824 / 1e6 };
+  const mbps = t ? Number(t[1]) * (unit[t[2]!] ?? 0) : 0;
+  const q = /99%\s+([\d.]+)(us|ms|s)/.exec(out);
+  const p99 = q ? Number(q[1]) * (q[2] === 'us' ? 0.001 : q[2] === 's' ? 1000 : 1) : NaN;
+  return { rps, mbps, p99 };
+}
+
+function rssKiB(pids: number[]): number {
+  let sum = 0;
+  for (const pid of pids) {
+    try {
+      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      sum += Number(m?.[1] ?? 0);
+    } catch {
+      // process gone
+    }
+  }
+  return sum;
+}
+
+/** Opens IDLE_CONNS idle connections through a proxy; RSS growth of its processes per conn. */
+async function memPerIdle(addr: string, port: number, pids: () => number[]): Promise<number> {
+  const before = rssKiB(pids());
+  const socks: net.Socket[] = [];
+  for (let i = 0; i < IDLE_CONNS; i += 200) {
+    await Promise.all(Array.from({ length: 200 }, () => new Promise<void>((resolve) => {
+      const s = net.connect({ host: addr, port }, () => resolve());
+      s.on('error', () => resolve());
+      socks.push(s);
+    })));
+  }
+  await sleep(1500);
+  const after = rssKiB(pids());
+  for (const s of socks) s.destroy();
+  await sleep(500);
+  return (after - before) / IDLE_CONNS;
+}
+
+async function measure(name: string, addr: string, port: number, pids: (() => number[]) | null): Promise<Figures> {
+  const base = `http://${addr}:${port}`;
+  const ka = await wrk(`${base}/small`, 64);
+  const nc = await wrk(`${base}/small`, 32, ['-H', 'Connection: close']);
+  const large = await wrk(`${base}/large`, 4);
+  const mem = pids ? await memPerIdle(addr, port, pids) : null;
+  const f = { keepAliveRps: ka.rps, newConnRps: nc.rps, largeMBps: large.mbps, p99ms: ka.p99, memPerIdleKiB: mem };
+  console.log(`${name.padEnd(8)} keep-alive ${f.keepAliveRps.toFixed(0).padStart(8)} req/s  new-conn ${f.newConnRps.toFixed(0).padStart(7)} conn/s  large ${f.largeMBps.toFixed(0).padStart(6)} MB/s  p99 ${f.p99ms.toFixed(2)} ms  idle ${mem === null ? 'n/a' : mem.toFixed(1) + ' KiB/conn'}`);
+  return f;
+}
+
+export default async function bench(): Promise<void> {
+  for (const tool of ['nginx', 'haproxy', 'wrk']) {
+    if (!have(tool)) {
+      console.log(`proxy bench skipped: ${tool} is not installed (apt-get install nginx haproxy wrk)`);
+      return;
+    }
+  }
+  const dir = mkdtempSync(join(os.tmpdir(), 'lvsd-bench-proxy-'));
+  const procs: ChildProcess[] = [];
+  let engine: ProxyEngine | null = null;
+  try {
+    writeFileSync(join(dir, 'small'), 'x'.repeat(100));
+    writeFileSync(join(dir, 'large'), Buffer.alloc(32 * 1024 * 1024, 7));
+    writeFileSync(join(dir, 'nginx.conf'), `
+worker_processes ${WORKERS};
+pid ${dir}/nginx.pid;
+error_log ${dir}/nginx.err warn;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  sendfile on;
+  keepalive_requests 1000000;
+  keepalive_timeout 120s;
+  client_body_temp_path ${dir};
+  proxy_temp_path ${dir};
+  fastcgi_temp_path ${dir};
+  uwsgi_temp_path ${dir};
+  scgi_temp_path ${dir};
+  server { listen ${NGINX.addr}:${NGINX.port} backlog=4096; root ${dir}; }
+}
+`);
+    writeFileSync(join(dir, 'haproxy.cfg'), `
+global
+  nbthread ${WORKERS}
+  maxconn 8000
+defaults
+  mode tcp
+  timeout connect 5s
+  timeout client 120s
+  timeout server 120s
+listen vs
+  bind ${HAPROXY.addr}:${HAPROXY.port}
+  server rs1 ${NGINX.addr}:${NGINX.port}
+`);
+    const nginx = spawn('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'], { stdio: 'ignore' });
+    procs.push(nginx);
+    const haproxy = spawn('haproxy', ['-db', '-f', join(dir, 'haproxy.cfg')], { stdio: 'ignore' });
+    procs.push(haproxy);
+    await waitPort(NGINX.addr, NGINX.port);
+    await waitPort(HAPROXY.addr, HAPROXY.port);
+
+    const table = createTable();
+    table.applySpec({ services: [{
+      key: { kind: 'addr', protocol: 'tcp', addr: LVSD.addr, port: LVSD.port }, scheduler: 'rr',
+      dests: [{ addr: NGINX.addr, port: NGINX.port, weight: 1, method: 'FULLNAT', uThreshold: 0, lThreshold: 0 }],
+    }] }, performance.now());
+    engine = new ProxyEngine({ workers: WORKERS });
+    await engine.start(table);
+    await waitPort(LVSD.addr, LVSD.port);
+    const lvsdPids = (): number[] => [process.pid, ...engine!.workerPids()];
+
+    console.log(`workers/threads: ${WORKERS}; wrk ${DURATION_S}s per figure; idle memory over ${IDLE_CONNS} connections`);
+    await measure('direct', NGINX.addr, NGINX.port, null);
+    const h = await measure('haproxy', HAPROXY.addr, HAPROXY.port, () => [haproxy.pid!]);
+    const l = await measure('lvsd', LVSD.addr, LVSD.port, lvsdPids);
+    const ratio = (a: number, b: number): string => (b > 0 ? (a / b).toFixed(2) : 'n/a');
+    console.log(`lvsd/haproxy: keep-alive ${ratio(l.keepAliveRps, h.keepAliveRps)}x (goal >= 1.0)  new-conn ${ratio(l.newConnRps, h.newConnRps)}x (goal >= 0.9)  large ${ratio(l.largeMBps, h.largeMBps)}x (goal >= 1.0)  p99 ${ratio(l.p99ms, h.p99ms)}x  idle memory ${ratio(l.memPerIdleKiB ?? 0, h.memPerIdleKiB ?? 0)}x (goal <= 1.0)`);
+    const svc = table.services[0]!;
+    engine.sweep();
+    console.log(`lvsd table: conns ${svc.stats.conns}, in ${svc.stats.inBytes} B, out ${svc.stats.outBytes} B (exact totals across ${WORKERS} workers)`);
+  } finally {
+    if (engine) await engine.stop(0);
+    for (const p of procs) await stopPid(p);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
