@@ -237,5 +237,6 @@ export class VrrpRuntime {
         this.opts.logger.error({ vrrp: s.name, error: (e as Error).message }, 'tracking refresh failed');
       }
     }
+    for (const g of this.groups) g.reevaluateFaults();
   }
 }

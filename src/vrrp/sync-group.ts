@@ -36,14 +36,29 @@ export class SyncGroup {
       const others = this.members.filter((m) => m !== inst);
       if (to === 'MASTER') for (const o of others) o.apply(o.machine.force(now, 'MASTER'));
       if (to === 'BACKUP' && from === 'MASTER') for (const o of others) o.apply(o.machine.force(now, 'BACKUP'));
-      if (to === 'FAULT') for (const o of others) o.apply(o.machine.setFault(now, this.cause, true));
-      if (from === 'FAULT' && to === 'BACKUP') {
-        const ownFault = this.members.some((m) => m.machine.faultCauses().some((c) => c !== this.cause));
-        if (!ownFault) for (const o of this.members) o.apply(o.machine.setFault(now, this.cause, false));
-      }
+      if (to === 'FAULT' || from === 'FAULT') this.reevaluateFaults();
     } finally {
       this.busy = false;
     }
+    this.notifyIfSettled(to);
+  }
+
+  /**
+   * The group is in Fault while any member has a fault of its own (interface, script, ...): then
+   * every other member carries the group's fault cause; when none has, the cause is cleared on all.
+   * Called on transitions and after every tracking pass, so recovery order never matters.
+   */
+  reevaluateFaults(): void {
+    const now = this.clock.nowUs();
+    const own = (m: VrrpInstance) => m.machine.faultCauses().some((c) => c !== this.cause);
+    const anyOwn = this.members.some(own);
+    for (const m of this.members) {
+      const want = anyOwn && !own(m);
+      if (m.machine.faultCauses().includes(this.cause) !== want) m.apply(m.machine.setFault(now, this.cause, want));
+    }
+  }
+
+  private notifyIfSettled(to: VrrpState): void {
     if (to !== this.state && this.members.every((m) => m.state === to)) {
       this.state = to;
       const prio = Math.max(...this.members.map((m) => m.machine.priority));

@@ -2,7 +2,10 @@
 // client namespace reaching a TCP service through the VIP.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createRequire } from 'node:module';
-import { addrs, isRoot, makeLab, nsExec, probe, probeUntil, sleep, startEcho, startHarness, waitLinkLocal, type Lab, type Proc } from '../vrrp/netns-helpers.js';
+import { chmodSync, existsSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { addrs, isRoot, makeLab, nsExec, probe, probeUntil, readLines, sleep, startEcho, startHarness, waitLinkLocal, type Lab, Proc } from '../vrrp/netns-helpers.js';
 import { encodeAdvert, encodeIpv4Header } from '../../src/vrrp/codec.js';
 
 if (!isRoot) console.log('test/netns/vrrp: skipped, needs root for network namespaces and raw sockets');
@@ -159,6 +162,46 @@ d('lvsd VRRP between network namespaces', () => {
     expect(st.dropped).toEqual({ 'vrid-unknown': 1, short: 1 });
     expect(a.state()).toBe('MASTER');
     expect(a.events.filter((e) => e.event === 'state').length).toBe(2);
+    await stopAll();
+  }, 20_000);
+
+  it('sync group + vrrp_script (weight 0) + notify/FIFO: one failing member takes the whole group to FAULT and back', async () => {
+    const flag = join(lab.dir, 'fail-flag');
+    const notes = join(lab.dir, 'lv-notify.log');
+    const script = join(lab.dir, 'lv-notify.sh');
+    writeFileSync(script, `#!/bin/sh\necho "$1 $2 $3 $4" >> ${notes}\n`);
+    chmodSync(script, 0o755);
+    const fifo = join(lab.dir, 'notify.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const reader = new Proc(spawn('sh', ['-c', `exec 3<>"$1"; exec cat <&3`, 'sh', fifo], { stdio: ['ignore', 'pipe', 'pipe'] }));
+    lab.procs.push(reader.child);
+    const inst = (name: string, vrid: number, vip: string, priority: number, track: boolean) => ({
+      name, interface: 'eth0', vrid, priority, version: 3, advertInt: 0.1,
+      virtualIpaddress: [{ address: vip, prefix: 24 }], garp: { masterDelay: 0, masterRepeat: 1 },
+      ...(track ? { trackScript: [{ name: 'chk' }], notify: { any: { argv: [script] } } } : {}),
+    });
+    const spec = (priority: number, track: boolean) => ({
+      instances: [inst('VI_A', 61, '192.0.2.161', priority, track), inst('VI_B', 62, '192.0.2.162', priority, track)],
+      scripts: track ? [{ name: 'chk', command: { argv: ['/usr/bin/test', '!', '-e', flag] }, interval: 0.1, weight: 0, fall: 2, rise: 2 }] : [],
+      syncGroups: [{ name: 'G', members: ['VI_A', 'VI_B'], ...(track ? { notify: { any: { argv: [script] } } } : {}) }],
+      notifyFifo: track ? fifo : undefined,
+    });
+    const a = run('r1', spec(150, true));
+    const b = run('r2', spec(100, false));
+    await a.waitFor(() => a.state('VI_A') === 'MASTER' && a.state('VI_B') === 'MASTER', 5000, 'r1 master of both');
+    await sleep(300);
+    expect([b.state('VI_A'), b.state('VI_B')]).toEqual(['BACKUP', 'BACKUP']);
+    writeFileSync(flag, '');
+    await a.waitFor(() => a.state('VI_A') === 'FAULT' && a.state('VI_B') === 'FAULT', 3000, 'r1 group in FAULT');
+    await b.waitFor(() => b.state('VI_A') === 'MASTER' && b.state('VI_B') === 'MASTER', 3000, 'r2 master of both');
+    expect(addrs(lab, 'r1')).not.toContain('192.0.2.162');
+    rmSync(flag);
+    await a.waitFor(() => a.state('VI_A') === 'MASTER' && a.state('VI_B') === 'MASTER', 5000, 'r1 back to master');
+    await sleep(300);
+    const lines = readLines(notes);
+    expect(lines).toEqual(expect.arrayContaining(['INSTANCE VI_A FAULT 150', 'INSTANCE VI_B FAULT 150', 'GROUP G FAULT 150', 'INSTANCE VI_A MASTER 150', 'GROUP G MASTER 150']));
+    expect(reader.lines).toEqual(expect.arrayContaining(['INSTANCE "VI_A" FAULT 150', 'INSTANCE "VI_B" MASTER 150']));
+    expect(existsSync(flag)).toBe(false);
     await stopAll();
   }, 20_000);
 });

@@ -200,7 +200,8 @@ export function addrs(lab: Lab, router: string): string {
 
 /** A TCP service on port 8080 in a namespace that answers with its name. */
 export function startEcho(lab: Lab, router: string): Proc {
-  const code = `require('net').createServer(s=>{s.end(${JSON.stringify(router)}+'\\n')}).listen(8080,'::',()=>console.log('{"event":"listening","t":0}'))`;
+  // A client may reset a probe midway: ignore socket errors so the server never dies of it.
+  const code = `require('net').createServer(s=>{s.on('error',()=>{});s.end(${JSON.stringify(router)}+'\\n')}).listen(8080,'::',()=>console.log('{"event":"listening","t":0}'))`;
   const child = spawn('ip', ['netns', 'exec', lab.names[router], process.execPath, '-e', code], { stdio: ['ignore', 'pipe', 'pipe'] });
   lab.procs.push(child);
   return new Proc(child);
