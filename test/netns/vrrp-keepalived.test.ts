@@ -1,6 +1,8 @@
 // Interop with the real keepalived (Debian's 2.2.7): keepalived in r1, lvsd in r2, one VRID.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { chmodSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { encodeAdvert, encodeIpv4Header } from '../../src/vrrp/codec.js';
 import { join } from 'node:path';
 import { addrs, hasKeepalived, isRoot, killKeepalivedHard, makeLab, nsExec, probeUntil, readLines, sleep, startEcho, startHarness, startKeepalived, waitLinkLocal, type Lab, type Proc } from '../vrrp/netns-helpers.js';
 
@@ -49,7 +51,7 @@ vrrp_instance VI_1 {
 `;
 }
 
-function lvSpec(o: KaOpts): object {
+function lvSpec(o: KaOpts & { checksumMode?: string }): object {
   const v6 = (o.vip ?? '').includes(':');
   return {
     instances: [
@@ -66,6 +68,7 @@ function lvSpec(o: KaOpts): object {
         unicastPeers: o.unicast ? [{ address: '192.0.2.1' }] : undefined,
         virtualIpaddress: [v6 ? { address: VIP6, prefix: 64 } : { address: VIP4, prefix: 24 }],
         garp: { masterDelay: 0, masterRepeat: 2 },
+        checksumMode: o.checksumMode,
       },
     ],
   };
@@ -90,7 +93,7 @@ d('lvsd and keepalived 2.2.7 as the two routers of one VRID', () => {
     procs.push(p);
     return p;
   };
-  const lv = (o: KaOpts) => {
+  const lv = (o: KaOpts & { checksumMode?: string }) => {
     const p = startHarness(lab, 'r2', lvSpec(o));
     procs.push(p);
     return p;
@@ -243,6 +246,33 @@ d('lvsd and keepalived 2.2.7 as the two routers of one VRID', () => {
     expect(addrs(lab, 'r2')).toContain(VIP6);
     l.kill('SIGKILL');
     await kaWait(k, 'MASTER', 2000);
+    await stopAll();
+  }, 20_000);
+
+  it('v3 unicast, lvsd in pseudo-mcast-dst checksum mode: keepalived (OLD_CHKSUM_COMPAT) switches to the old checksum and keeps interoperating', async () => {
+    const k = ka({ version: 3, priority: 100, advertInt: 0.1, unicast: true });
+    await kaWait(k, 'MASTER', 5000);
+    const l = lv({ version: 3, priority: 150, advertInt: 0.1, unicast: true, checksumMode: 'pseudo-mcast-dst' });
+    await l.waitState('MASTER', 3000);
+    await kaWait(k, 'BACKUP', 1000);
+    await k.waitFor(() => k.lines.some((x) => /Setting unicast VRRPv3 checksum to old version/.test(x)), 2000, 'old checksum log');
+    // keepalived now sends the old form too; lvsd accepts all three forms.
+    l.kill('SIGTERM');
+    await kaWait(k, 'MASTER', 1000);
+    await stopAll();
+  }, 20_000);
+
+  it('a crafted advert with TTL 254 from lvsd\'s side: keepalived logs the TTL error and ignores it', async () => {
+    const k = ka({ version: 3, priority: 100, advertInt: 0.1 });
+    await kaWait(k, 'MASTER', 5000);
+    const adv = encodeAdvert({ version: 3, vrid: 51, priority: 200, intervalCs: 10, authType: 0, authData: Buffer.alloc(0), addrs: [VIP4] }, { family: 4, src: '192.0.2.2', dst: '224.0.0.18' });
+    const pkt = Buffer.concat([encodeIpv4Header({ src: '192.0.2.2', dst: '224.0.0.18', ttl: 254, id: 9, payloadLen: adv.length }), adv]).toString('hex');
+    const inject = `const raw=require(${JSON.stringify(createRequire(import.meta.url).resolve('raw-socket'))});const s=raw.createSocket({protocol:112});s.setOption(0,3,1);const n=Buffer.from('eth0\\0');s.setOption(1,25,n,n.length);
+      let i=0;const b=Buffer.from(${JSON.stringify(pkt)},'hex');const next=()=>{if(i++>=5){s.close();return}s.send(b,0,b.length,'224.0.0.18',()=>setTimeout(next,20))};next();`;
+    nsExec(lab.names.r2, [process.execPath, '-e', inject]);
+    await k.waitFor(() => k.lines.some((x) => /invalid TTL/i.test(x)), 2000, 'invalid TTL log');
+    await sleep(300);
+    expect(kaState(k)).toBe('MASTER'); // a priority-200 advert would have made it BACKUP
     await stopAll();
   }, 20_000);
 });
