@@ -16,8 +16,8 @@ export const lvsadmBin = join(repoRoot, 'dist', 'src', 'bin', 'lvsadm.js');
 
 // ---- ports ----------------------------------------------------------------------------------
 
-/** A port free for both TCP and UDP on `host` right now (the kernel picks; we re-check UDP). */
-export async function freePort(host: string): Promise<number> {
+/** A port free for TCP and UDP on `host` (and on `alsoOn`) right now: the kernel picks, we re-check. */
+export async function freePort(host: string, alsoOn: string[] = []): Promise<number> {
   for (let attempt = 0; attempt < 20; attempt++) {
     const port = await new Promise<number>((resolve, reject) => {
       const s = net.createServer();
@@ -27,14 +27,25 @@ export async function freePort(host: string): Promise<number> {
         s.close(() => resolve(p));
       });
     });
-    const udpFree = await new Promise<boolean>((resolve) => {
-      const u = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
-      u.once('error', () => resolve(false));
-      u.bind(port, host, () => u.close(() => resolve(true)));
-    });
-    if (udpFree) return port;
+    let free = true;
+    for (const h of [host, ...alsoOn]) free = free && await portFreeOn(h, port);
+    if (free) return port;
   }
   throw new Error(`no free port on ${host}`);
+}
+
+function portFreeOn(host: string, port: number): Promise<boolean> {
+  const udp = new Promise<boolean>((resolve) => {
+    const u = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
+    u.once('error', () => resolve(false));
+    u.bind(port, host, () => u.close(() => resolve(true)));
+  });
+  const tcp = new Promise<boolean>((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, host, () => s.close(() => resolve(true)));
+  });
+  return Promise.all([udp, tcp]).then(([a, b]) => a && b);
 }
 
 // ---- backends -------------------------------------------------------------------------------

@@ -118,12 +118,15 @@ export const REPLY = {
 };
 
 export async function startScenario(): Promise<Scenario> {
+  // The IPv4 real servers listen on their VIP's port, on their own addresses: they list as Local
+  // and `-S` writes Local as -g, which makes ipvsadm -R force the service's port (ipvsadm.c: DR and
+  // TUN destinations take the service port); without a port change the rules round-trip.
+  const tcp4 = await freePort('127.0.0.1', ['127.0.0.2', '127.0.0.3']);
+  const udp4 = await freePort('127.0.0.1', ['127.0.0.4']);
   const ports: Ports = {
-    tcp4: await freePort('127.0.0.1'), tcp6: await freePort('::1'), udp4: await freePort('127.0.0.1'),
-    udp6: await freePort('::1'), b2: await freePort('127.0.0.2'), b3: await freePort('127.0.0.3'),
-    b6: await freePort('::1'), b4: 0, bu6: await freePort('::1'), metrics: await freePort('127.0.0.1'),
+    tcp4, tcp6: await freePort('::1'), udp4, udp6: await freePort('::1'), b2: tcp4, b3: tcp4,
+    b6: await freePort('::1'), b4: udp4, bu6: await freePort('::1'), metrics: await freePort('127.0.0.1'),
   };
-  ports.b4 = ports.udp4; // DR cannot map ports: the real server listens on the VIP's port
   const backends: Backend[] = [];
   const lvsdHolder: { lvsd?: RunningLvsd } = {};
   const stop = async (): Promise<void> => {
