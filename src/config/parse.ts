@@ -4,36 +4,56 @@ import { parse as peggyParse } from './generated/parser.js';
 import { Diagnostics, Loc } from './diagnostics.js';
 import { SourceLine } from './preprocess.js';
 
-export interface Word {
-  text: string;
-  quoted: boolean;
-  loc: Loc;
+/** A word of the configuration; its place is computed when asked (most are never asked). */
+export class Word {
+  private cached: Loc | null = null;
+  constructor(
+    readonly text: string,
+    readonly quoted: boolean,
+    readonly off: number,
+    private readonly map: SourceMap,
+  ) {}
+
+  get loc(): Loc {
+    return (this.cached ??= this.map.loc(this.off));
+  }
+
+  /** The same place with other text (a part of this word, e.g. the address of ADDR/LEN). */
+  withText(text: string): Word {
+    return new Word(text, this.quoted, this.off, this.map);
+  }
 }
 
-export interface Stmt {
-  key: Word;
-  args: Word[];
-  /** The statements inside `{ ... }`, or null when the statement has no block. */
-  block: Stmt[] | null;
+export class Stmt {
+  private cached: Loc | null = null;
+  constructor(
+    readonly key: Word,
+    readonly args: Word[],
+    /** The statements inside `{ ... }`, or null when the statement has no block. */
+    readonly block: Stmt[] | null,
+    private readonly blockOff: number,
+    private readonly off: number,
+    private readonly map: SourceMap,
+  ) {}
+
+  get loc(): Loc {
+    return (this.cached ??= this.map.loc(this.off));
+  }
+
   /** Where the `{` is, when there is a block. */
-  blockLoc: Loc | null;
-  loc: Loc;
+  get blockLoc(): Loc | null {
+    return this.block ? this.map.loc(this.blockOff) : null;
+  }
+
+  /** The same statement with other arguments or block (for readers that reuse a reader). */
+  with(parts: { args?: Word[]; block?: Stmt[] | null }): Stmt {
+    return new Stmt(this.key, parts.args ?? this.args, parts.block === undefined ? this.block : parts.block, this.blockOff, this.off, this.map);
+  }
 }
 
 /** Deeper than any real keepalived file (which nests 4 levels); guards the recursive parser. */
 export const MAX_NESTING = 32;
 
-interface RawWord {
-  text: string;
-  quoted: boolean;
-  off: number;
-}
-interface RawStmt {
-  key: RawWord;
-  args: RawWord[];
-  block: { off: number; items: RawStmt[] } | null;
-  off: number;
-}
 interface PeggyError {
   message: string;
   location?: { start: { offset: number } };
@@ -62,7 +82,7 @@ export class SourceMap {
     }
     const l = this.lines[lo];
     const c = offset - this.starts[lo];
-    const col = l.colMap ? (l.colMap[Math.min(c, l.colMap.length - 1)] ?? c) : c;
+    const col = l.colMap ? (l.colMap[Math.min(c, l.colMap.length - 1)] ?? c) : c + l.colShift;
     return { file: l.file, line: l.line, col: col + 1 };
   }
 }
@@ -75,24 +95,18 @@ export function parseLines(lines: SourceLine[], diag: Diagnostics): Stmt[] {
     diag.error('ECONFIG_SYNTAX', `blocks nested more than ${MAX_NESTING} deep`, map.loc(tooDeep));
     return [];
   }
-  let raw: RawStmt[];
   try {
-    raw = peggyParse(text) as RawStmt[];
+    // The grammar builds the final nodes through these factories: one pass, no copies.
+    return peggyParse(text, {
+      word: (t: string, quoted: boolean, off: number) => new Word(t, quoted, off, map),
+      stmt: (key: Word, args: Word[], block: { off: number; items: Stmt[] } | null, off: number) => new Stmt(key, args, block ? block.items : null, block ? block.off : -1, off, map),
+    } as never) as Stmt[];
   } catch (e) {
     const err = e as PeggyError;
     const off = err.location ? err.location.start.offset : 0;
     diag.error('ECONFIG_SYNTAX', syntaxMessage(err), map.loc(off));
     return [];
   }
-  const word = (w: RawWord): Word => ({ text: w.text, quoted: w.quoted, loc: map.loc(w.off) });
-  const stmt = (s: RawStmt): Stmt => ({
-    key: word(s.key),
-    args: s.args.map(word),
-    block: s.block ? s.block.items.map(stmt) : null,
-    blockLoc: s.block ? map.loc(s.block.off) : null,
-    loc: map.loc(s.off),
-  });
-  return raw.map(stmt);
 }
 
 function syntaxMessage(err: PeggyError): string {

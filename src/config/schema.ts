@@ -249,7 +249,7 @@ export function readPrefix(w: Word, ctx: Ctx, what = 'address'): Prefix | undefi
     ctx.diag.error('ECONFIG_ADDRESS', `${what} '${w.text}' has more than one '/'`, w.loc);
     return undefined;
   }
-  const addr = readAddress({ ...w, text: a }, ctx, what);
+  const addr = readAddress(w.withText(a), ctx, what);
   if (!addr) return undefined;
   const width = addr.family === 4 ? 32 : 128;
   if (len === undefined) return { ...addr, prefix: width };

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Diagnostics } from '../../src/config/diagnostics.js';
 import { loadConfig } from '../../src/config/load.js';
-import { Stmt, Word } from '../../src/config/parse.js';
+import { SourceMap, Stmt, Word } from '../../src/config/parse.js';
 import { readAddressEntry, readRoute } from '../../src/config/keywords/static.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lvsd-kw-global-'));
@@ -417,12 +417,12 @@ describe('entry readers never throw', () => {
     fc.constantFrom('192.0.2.1', '192.0.2.0/24', '2001:db8::1/64', '::/0', '0.0.0.0/0', '1.2.3', '/', ''),
     fc.string({ maxLength: 12 }),
   );
-  const loc = { file: 'f', line: 1, col: 1 };
-  const w = (text: string): Word => ({ text, quoted: false, loc });
+  const map = new SourceMap([{ text: '', file: 'f', line: 1, colMap: null, colShift: 0 }]);
+  const w = (text: string): Word => new Word(text, false, 0, map);
   it('reads random address and route lines into a value or an error', () => {
     fc.assert(
       fc.property(fc.array(word, { minLength: 1, maxLength: 10 }), (ws) => {
-        const s: Stmt = { key: w(ws[0]), args: ws.slice(1).map(w), block: null, blockLoc: null, loc };
+        const s = new Stmt(w(ws[0]), ws.slice(1).map(w), null, -1, 0, map);
         for (const read of [(st: Stmt, d: Diagnostics) => readAddressEntry(st, { diag: d }, 'static'), (st: Stmt, d: Diagnostics) => readRoute(st, { diag: d }, 'virtual')]) {
           const d = new Diagnostics();
           const v = read(s, d);

@@ -292,7 +292,7 @@ export type VsKey =
 function readVsHeader(s: Stmt, ctx: Ctx): { key: VsKey } | undefined {
   const a = s.args;
   if (a[0]?.text === 'fwmark' || a[0]?.text === 'group') {
-    if (!expectArgs({ ...s, block: null }, ctx, 2, 2, `${a[0].text} <${a[0].text === 'fwmark' ? 'INTEGER' : 'NAME'}>`)) return undefined;
+    if (!expectArgs(s.with({ block: null }), ctx, 2, 2, `${a[0].text} <${a[0].text === 'fwmark' ? 'INTEGER' : 'NAME'}>`)) return undefined;
     if (a[0].text === 'group') return { key: { kind: 'group', group: a[1].text } };
     const m = readInt(a[1], ctx, 1, 0xffffffff, 'fwmark');
     return m === undefined ? undefined : { key: { kind: 'fwmark', fwmark: m } };
@@ -392,7 +392,7 @@ function readRange(w: Stmt['key'], ctx: Ctx): { family: Family; first: string; l
   const t = w.text;
   const slash = t.indexOf('/');
   if (slash >= 0) {
-    const a = readAddress({ ...w, text: t.slice(0, slash) }, ctx);
+    const a = readAddress(w.withText(t.slice(0, slash)), ctx);
     if (!a) return undefined;
     const len = Number(t.slice(slash + 1));
     const width = a.family === 4 ? 32 : 128;
@@ -408,7 +408,7 @@ function readRange(w: Stmt['key'], ctx: Ctx): { family: Family; first: string; l
     const a = readAddress(w, ctx);
     return a && { family: a.family, first: a.addr, last: a.addr };
   }
-  const a = readAddress({ ...w, text: t.slice(0, dash) }, ctx);
+  const a = readAddress(w.withText(t.slice(0, dash)), ctx);
   if (!a) return undefined;
   const tail = t.slice(dash + 1);
   let last: string;
@@ -421,7 +421,7 @@ function readRange(w: Stmt['key'], ctx: Ctx): { family: Family; first: string; l
     const tailParts = tail.split(':');
     last = [...full.slice(0, 8 - tailParts.length), ...tailParts].join(':');
   }
-  const b = readAddress({ ...w, text: last }, ctx);
+  const b = readAddress(w.withText(last), ctx);
   if (!b) return undefined;
   if (compareAddr(a.addr, b.addr, a.family) > 0) {
     ctx.diag.error('ECONFIG_ADDRESS', `range '${t}' ends before it starts`, w.loc);
@@ -477,7 +477,7 @@ function readVirtualServerGroup(s: Stmt, ctx: Ctx): VirtualServerGroup | undefin
     return undefined;
   }
   if (!expectBlock(s, ctx)) return undefined;
-  const entries = listBlock(readVsgEntry).parse({ ...s, args: [] }, ctx);
+  const entries = listBlock(readVsgEntry).parse(s.with({ args: [] }), ctx);
   if (!entries) return undefined;
   const g: VirtualServerGroup = { name: s.args[0].text, entries };
   setHidden(g, 'loc', s.loc);

@@ -40,8 +40,8 @@ function readListen(s: Stmt, ctx: Ctx): ListenAddress | undefined {
     ctx.diag.error('ECONFIG_VALUE', `'${w.text}' is not ADDRESS:PORT (IPv6 as [ADDRESS]:PORT)`, w.loc);
     return undefined;
   }
-  const a = readAddress({ ...w, text: m[1] }, ctx);
-  const p = readPort({ ...w, text: m[2] }, ctx, false);
+  const a = readAddress(w.withText(m[1]), ctx);
+  const p = readPort(w.withText(m[2]), ctx, false);
   if (!a || p === undefined) return undefined;
   return { host: a.addr, family: a.family, port: p };
 }
