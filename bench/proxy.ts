@@ -171,7 +171,8 @@ listen vs
       key: { kind: 'addr', protocol: 'tcp', addr: LVSD.addr, port: LVSD.port }, scheduler: 'rr',
       dests: [{ addr: NGINX.addr, port: NGINX.port, weight: 1, method: 'FULLNAT', uThreshold: 0, lThreshold: 0 }],
     }] }, performance.now());
-    engine = new ProxyEngine({ workers: WORKERS });
+    // LVSD_BENCH_PROXY_WORKERS=0 runs the relay in the primary (for comparison)
+    engine = new ProxyEngine({ workers: Number(process.env.LVSD_BENCH_PROXY_WORKERS ?? WORKERS) });
     await engine.start(table);
     await waitPort(LVSD.addr, LVSD.port);
     const lvsdPids = (): number[] => [process.pid, ...engine!.workerPids()];
