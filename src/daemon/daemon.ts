@@ -22,6 +22,7 @@ import type { VrrpRuntimeSpec, VrrpState } from '../vrrp/index.js';
 import { applyService } from './apply.js';
 import { HealthOverlay } from './health.js';
 import { Schedules } from './schedules.js';
+import type { CronScheduler } from './schedules.js';
 import { SystemdNotifier } from './sd-notify.js';
 import { checkSpecsOf, endpoint, serviceSpecsOf, tableSpecOf, vsId } from './specs.js';
 import { vrrpRuntimeSpecOf, vrrpVips } from './vrrp-specs.js';
@@ -37,6 +38,8 @@ export interface DaemonOptions {
   controlSocket?: string;
   /** Overrides lvsd_defs workers. */
   workers?: number;
+  /** Arms lvsd_schedule cron expressions (default node-cron; tests fire them by hand). */
+  cron?: CronScheduler;
 }
 
 export interface ReloadOutcome {
@@ -74,7 +77,7 @@ export class Daemon {
     this.clock = opts.clock ?? (() => performance.now());
     this.log = opts.logger;
     this.tableControl = new IpvsTableControl(this.table, { now: this.clock });
-    this.schedules = new Schedules(this.log, (name, action, sch) => this.runSchedule(name, action, sch));
+    this.schedules = new Schedules(this.log, (name, action, sch) => this.runSchedule(name, action, sch), opts.cron);
   }
 
   get runningConfig(): ConfigModel {

@@ -2,10 +2,17 @@
 // snapshot, reload. Reconciled on reload: unchanged schedules keep running.
 
 import cron from 'node-cron';
-import type { ScheduledTask } from 'node-cron';
 import type { ConfigModel } from '../config/index.js';
 
 type Schedule = ConfigModel['lvsd_schedule'][number];
+
+/** Arms `fire` on a cron expression; node-cron in the daemon, a manual trigger in tests. */
+export type CronScheduler = (expression: string, fire: () => void, name: string) => { stop(): void };
+
+export const nodeCronScheduler: CronScheduler = (expression, fire, name) => {
+  const task = cron.schedule(expression, fire, { name });
+  return { stop: () => void task.stop() };
+};
 
 export interface ScheduleLogger {
   info(obj: object, msg: string): void;
@@ -13,11 +20,12 @@ export interface ScheduleLogger {
 }
 
 export class Schedules {
-  private readonly tasks = new Map<string, { key: string; task: ScheduledTask }>();
+  private readonly tasks = new Map<string, { key: string; task: { stop(): void } }>();
 
   constructor(
     private readonly log: ScheduleLogger,
     private readonly fire: (name: string, action: string, sch: Schedule) => void,
+    private readonly scheduler: CronScheduler = nodeCronScheduler,
   ) {}
 
   reconcile(list: readonly Schedule[]): void {
@@ -25,27 +33,27 @@ export class Schedules {
     for (const [name, t] of this.tasks) {
       const next = wanted.get(name);
       if (!next || JSON.stringify(next) !== t.key) {
-        void t.task.stop();
+        t.task.stop();
         this.tasks.delete(name);
       }
     }
     for (const [name, s] of wanted) {
       if (this.tasks.has(name) || !s.cron || !s.action) continue;
       const action = s.action;
-      const task = cron.schedule(s.cron, () => {
+      const task = this.scheduler(s.cron, () => {
         try {
           this.fire(name, action, s);
         } catch (err) {
           this.log.error({ schedule: name, err: String(err) }, 'schedule action failed');
         }
-      }, { name: `lvsd-${name}` });
+      }, `lvsd-${name}`);
       this.tasks.set(name, { key: JSON.stringify(s), task });
       this.log.info({ schedule: name, cron: s.cron, action }, 'schedule armed');
     }
   }
 
   stop(): void {
-    for (const t of this.tasks.values()) void t.task.stop();
+    for (const t of this.tasks.values()) t.task.stop();
     this.tasks.clear();
   }
 }
