@@ -678,17 +678,15 @@ function normPersistence(spec: ServiceSpec, family: 4 | 6): Service['persistence
 
 function setDestFields(d: Dest, spec: DestSpec): string[] {
   const fields: string[] = [];
+  // __ip_vs_update_dest: raising or removing u_threshold clears OVERLOAD; an edit never sets it
+  // (the next bind does).
+  if (spec.uThreshold === 0 || spec.uThreshold > d.uThreshold) d.overloaded = false;
   if (d.weight !== spec.weight) (d.weight = spec.weight), fields.push('weight');
   if (d.method !== spec.method) (d.method = spec.method), fields.push('method');
   if (d.uThreshold !== spec.uThreshold) (d.uThreshold = spec.uThreshold), fields.push('uThreshold');
   if (d.lThreshold !== spec.lThreshold) (d.lThreshold = spec.lThreshold), fields.push('lThreshold');
   const tun = spec.tunnel ?? null;
   if (JSON.stringify(tun) !== JSON.stringify(d.tunnel)) (d.tunnel = tun), fields.push('tunnel');
-  // Thresholds changed: re-evaluate the overload flag against the current counts.
-  if (fields.includes('uThreshold') || fields.includes('lThreshold')) {
-    const total = d.activeConns + d.inactiveConns;
-    d.overloaded = d.uThreshold !== 0 && total >= d.uThreshold;
-  }
   return fields;
 }
 

@@ -149,11 +149,23 @@ describe('connection counters and timeouts', () => {
     t.drop(conns[1]!); // total 2: 8 < 12 -> cleared
     expect(a.overloaded).toBe(false);
     t.applySpec({ services: [service([dest('10.0.0.1', 1, { uThreshold: 2, lThreshold: 1 }), dest('10.0.0.2', 1)])] }, 10);
-    expect(a.overloaded).toBe(true); // 2 >= 2 re-evaluated on edit
-    t.drop(conns[2]!); // total 1, not < l_threshold 1
-    expect(a.overloaded).toBe(true);
-    t.drop(conns[3]!);
+    // lowering u_threshold does not set the flag (kernel __ip_vs_update_dest); the next bind does
     expect(a.overloaded).toBe(false);
+    const more = connect(t, '198.51.100.1', 11); // rr reaches 10.0.0.1 within two picks
+    const again = more.ok && more.dest === a ? more : connect(t, '198.51.100.1', 12);
+    expect(again.ok && again.dest).toBe(a);
+    expect(a.overloaded).toBe(true); // total 3 >= 2 at bind
+    t.drop(conns[2]!);
+    t.drop(conns[3]!); // total 1, not < l_threshold 1
+    expect(a.overloaded).toBe(true);
+    if (again.ok) t.drop(again.conn); // total 0 < 1
+    expect(a.overloaded).toBe(false);
+    // raising u_threshold clears it at once
+    const c2 = [connect(t, '198.51.100.1', 13), connect(t, '198.51.100.1', 14), connect(t, '198.51.100.1', 15), connect(t, '198.51.100.1', 16)];
+    expect(a.overloaded).toBe(true);
+    t.applySpec({ services: [service([dest('10.0.0.1', 1, { uThreshold: 50, lThreshold: 1 }), dest('10.0.0.2', 1)])] }, 20);
+    expect(a.overloaded).toBe(false);
+    void c2;
   });
 
   test('UDP never becomes active; ops conns count and vanish at the next sweep', () => {
