@@ -217,9 +217,9 @@ export class VrrpInstance {
       this.deps.onTransition(this, from, to);
       void this.deps.notifier.run(this.spec.notify, 'INSTANCE', this.name, to, priority);
     };
-    // Master is announced once its VIPs are up; leaving Master is announced at once.
-    if (to === 'MASTER') this.queue(async () => done());
-    else done();
+    // Announced through the network queue so listeners see transitions in order: MASTER once its
+    // VIPs are up, leaving MASTER once they are gone (a quick MASTER->BACKUP never arrives reversed).
+    this.queue(async () => done());
   }
 
   private destinations(): string[] {

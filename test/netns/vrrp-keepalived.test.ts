@@ -1,5 +1,5 @@
 // Interop with the real keepalived (Debian's 2.2.7): keepalived in r1, lvsd in r2, one VRID.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { encodeAdvert, encodeIpv4Header } from '../../src/vrrp/codec.js';
@@ -112,6 +112,10 @@ d('lvsd and keepalived 2.2.7 as the two routers of one VRID', () => {
     startEcho(lab, 'r1');
     startEcho(lab, 'r2');
     await waitLinkLocal(lab, ['r1', 'r2']);
+  });
+  // A failed test must not leave its routers running into the next one.
+  afterEach(async () => {
+    if (lab) await stopAll();
   });
   afterAll(() => lab?.cleanup());
 

@@ -1,6 +1,6 @@
 // Two lvsd VRRP runtimes (harness child processes) in network namespaces joined by a bridge, with a
 // client namespace reaching a TCP service through the VIP.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { createRequire } from 'node:module';
 import { chmodSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { spawn, execFileSync } from 'node:child_process';
@@ -40,6 +40,10 @@ d('lvsd VRRP between network namespaces', () => {
     startEcho(lab, 'r2');
     await waitLinkLocal(lab, ['r1', 'r2']);
   });
+  // A failed test must not leave its routers running into the next one.
+  afterEach(async () => {
+    if (lab) await stopAll();
+  });
   afterAll(() => lab?.cleanup());
 
   it('v2 advert_int 1: the higher priority wins, holds the VIP, serves the client; SIGKILL moves it', async () => {
@@ -69,7 +73,7 @@ d('lvsd VRRP between network namespaces', () => {
     const a = run('r1', inst4(150));
     const b = run('r2', inst4(100));
     await a.waitState('MASTER', 5000);
-    await b.waitState('BACKUP', 2000);
+    await b.waitState('BACKUP', 5000);
     await sleep(300);
     const t0 = Date.now();
     a.kill('SIGTERM');
@@ -203,5 +207,62 @@ d('lvsd VRRP between network namespaces', () => {
     expect(reader.lines).toEqual(expect.arrayContaining(['INSTANCE "VI_A" FAULT 150', 'INSTANCE "VI_B" MASTER 150']));
     expect(existsSync(flag)).toBe(false);
     await stopAll();
+  }, 20_000);
+
+  it('track_interface (weight 0): the master goes to FAULT with a priority-0 advert, the peer takes over at once; back up, it preempts', async () => {
+    // A veth pair inside r1 stands in for an uplink (the kernel here has no dummy driver).
+    nsExec(lab.names.r1, ['ip', 'link', 'add', 'trk0', 'type', 'veth', 'peer', 'name', 'trk1']);
+    nsExec(lab.names.r1, ['ip', 'link', 'set', 'trk1', 'up']);
+    nsExec(lab.names.r1, ['ip', 'link', 'set', 'trk0', 'up']);
+    try {
+      const a = run('r1', inst4(150, { trackInterface: [{ name: 'trk0' }] }));
+      const b = run('r2', inst4(100));
+      await a.waitState('MASTER', 5000);
+      await b.waitState('BACKUP', 5000);
+      await sleep(300);
+      const t0 = Date.now();
+      nsExec(lab.names.r1, ['ip', 'link', 'set', 'trk0', 'down']);
+      await a.waitState('FAULT', 2000);
+      await b.waitState('MASTER', 2000);
+      expect(Date.now() - t0).toBeLessThan(1200); // link poll (500 ms) + skew
+      b.kill('SIGUSR1');
+      const st = await b.waitFor(() => b.events.find((e) => e.event === 'status'), 2000, 'status');
+      expect((st.status as Array<{ counters: { priZeroRcvd: number } }>)[0].counters.priZeroRcvd).toBe(1);
+      expect(addrs(lab, 'r1')).not.toContain(VIP4);
+      nsExec(lab.names.r1, ['ip', 'link', 'set', 'trk0', 'up']);
+      await a.waitState('MASTER', 3000);
+      await b.waitState('BACKUP', 1000);
+      expect(a.events.filter((e) => e.event === 'state').map((e) => e.to)).toEqual(['BACKUP', 'MASTER', 'FAULT', 'BACKUP', 'MASTER']);
+      await stopAll();
+    } finally {
+      nsExec(lab.names.r1, ['ip', 'link', 'del', 'trk0']);
+    }
+  }, 20_000);
+
+  it('reconcile (SIGHUP): an unchanged instance keeps MASTER; a changed one restarts; a removed one stops', async () => {
+    const two = (p2: number) => ({
+      instances: [
+        { name: 'KEEP', interface: 'eth0', vrid: 71, priority: 150, version: 3, advertInt: 0.1, virtualIpaddress: [{ address: '192.0.2.171', prefix: 24 }], garp: { masterRepeat: 0 } },
+        { name: 'EDIT', interface: 'eth0', vrid: 72, priority: p2, version: 3, advertInt: 0.1, virtualIpaddress: [{ address: '192.0.2.172', prefix: 24 }], garp: { masterRepeat: 0 } },
+      ],
+    });
+    const a = run('r1', two(150));
+    await a.waitFor(() => a.state('KEEP') === 'MASTER' && a.state('EDIT') === 'MASTER', 5000, 'both master');
+    const file = a.child.spawnargs[a.child.spawnargs.length - 1];
+    writeFileSync(file, JSON.stringify(two(120)));
+    a.kill('SIGHUP');
+    await a.waitFor(() => a.events.find((e) => e.event === 'reconciled'), 3000, 'reconciled');
+    await a.waitFor(() => a.events.filter((e) => e.instance === 'EDIT' && e.to === 'MASTER').length === 2, 3000, 'EDIT master again');
+    expect(a.events.filter((e) => e.instance === 'KEEP' && e.event === 'state').map((e) => e.to)).toEqual(['BACKUP', 'MASTER']);
+    expect(a.events.filter((e) => e.instance === 'EDIT' && e.event === 'state').map((e) => e.to)).toEqual(['BACKUP', 'MASTER', 'STOP', 'BACKUP', 'MASTER']);
+    writeFileSync(file, JSON.stringify({ instances: [two(120).instances[0]] }));
+    a.kill('SIGHUP');
+    await a.waitFor(() => a.state('EDIT') === 'STOP', 3000, 'EDIT stopped');
+    await sleep(200);
+    expect(addrs(lab, 'r1')).not.toContain('192.0.2.172');
+    expect(addrs(lab, 'r1')).toContain('192.0.2.171');
+    expect(a.state('KEEP')).toBe('MASTER');
+    await stopAll();
+    nsExec(lab.names.r1, ['ip', 'addr', 'del', '192.0.2.171/24', 'dev', 'eth0']);
   }, 20_000);
 });
