@@ -46,6 +46,8 @@ export interface ReloadOutcome {
   ok: boolean;
   plan: string[];
   errors: Diagnostic[];
+  /** Milliseconds spent reading+parsing+validating, planning, and applying (table, checkers, engine...). */
+  timings: { loadMs: number; planMs: number; applyMs: number; tableLiveMs: number };
 }
 
 const DEFAULT_RUNNING_SUFFIX = '.running.json';
@@ -72,6 +74,7 @@ export class Daemon {
   private readonly clock: () => number;
   private readonly log: Logger;
   private stopping = false;
+  private statusQueued = false;
 
   constructor(private readonly opts: DaemonOptions) {
     this.clock = opts.clock ?? (() => performance.now());
@@ -109,13 +112,15 @@ export class Daemon {
   /** SIGHUP: re-read everything; apply only the difference, or change nothing and say why. */
   async reload(): Promise<ReloadOutcome> {
     await this.opts.notifier.reloading();
+    const t0 = this.clock();
     const r = loadConfig(this.opts.file, { configId: this.opts.configId });
+    const loaded = this.clock();
     if (!r.config) {
       this.reloads.failed++;
       for (const d of r.diagnostics.errors) this.log.error({ loc: d.loc, code: d.code }, d.message);
       this.log.error({ errors: r.diagnostics.errors.length }, 'reload failed: configuration has errors; still running the previous one');
       await this.opts.notifier.ready(`reload failed (${r.diagnostics.errors.length} errors); ${this.statusText()}`);
-      return { ok: false, plan: [], errors: r.diagnostics.errors };
+      return { ok: false, plan: [], errors: r.diagnostics.errors, timings: { loadMs: loaded - t0, planMs: 0, applyMs: 0, tableLiveMs: 0 } };
     }
     this.logWarnings(r.diagnostics.warnings);
     const plan = renderPlan(diffConfigs(this.config, r.config));
@@ -126,6 +131,8 @@ export class Daemon {
     for (const vs of this.config.virtual_server) for (const rs of vs.real_server) rsKeys.add(`${vsId(vs)}|${endpoint(rs.ip, rs.port || (vs.key.kind === 'ip' ? vs.key.port : 0))}`);
     this.health.retain(vsIds, rsKeys);
     const changes = this.table.applySpec(this.effectiveSpec(), this.clock());
+    // From here new connections see the new table; the rest follows it (checkers, listeners).
+    const tableLive = this.clock();
     this.checks?.reconcile(checkSpecsOf(this.config));
     await this.reconcileVrrp();
     await this.engine?.reconcile();
@@ -133,9 +140,10 @@ export class Daemon {
     this.schedules.reconcile(this.config.lvsd_schedule);
     this.writeRunning();
     this.reloads.ok++;
-    this.log.info({ plan, changes: changes.length, took_ms: Math.round(this.clock() - started), hash: this.hash }, 'reload applied');
+    const timings = { loadMs: loaded - t0, planMs: started - loaded, applyMs: this.clock() - started, tableLiveMs: tableLive - t0 };
+    this.log.info({ plan, changes: changes.length, took_ms: Math.round(this.clock() - t0), load_ms: Math.round(timings.loadMs), plan_ms: Math.round(timings.planMs), apply_ms: Math.round(timings.applyMs), hash: this.hash }, 'reload applied');
     await this.opts.notifier.ready(this.statusText());
-    return { ok: true, plan, errors: [] };
+    return { ok: true, plan, errors: [], timings };
   }
 
   /** SIGTERM: stop accepting, drain up to the timeout, resign VRRP, remove VIPs. */
@@ -222,7 +230,7 @@ export class Daemon {
         this.log.error({ ...why, err: String(err) }, 'could not apply a health change');
       }
     }
-    void this.opts.notifier.status(this.statusText());
+    this.queueStatus();
   }
 
   private runSchedule(name: string, action: string, sch: ConfigModel['lvsd_schedule'][number]): void {
@@ -305,7 +313,20 @@ export class Daemon {
     for (const v of vrrpVips(this.vrrpSpec).get(name) ?? []) await this.engine?.setVipHeld(v, to === 'MASTER');
     const anyMaster = [...this.vrrpStates.values()].some((s) => s === 'MASTER');
     this.checks?.setHaSuspended(!anyMaster);
-    void this.opts.notifier.status(this.statusText());
+    this.queueStatus();
+  }
+
+  /**
+   * One STATUS= per burst of events: statusText walks the whole table, and a reload or a start
+   * can bring one health event per real server (10,000 of them made this quadratic).
+   */
+  private queueStatus(): void {
+    if (!this.opts.notifier.enabled || this.statusQueued) return;
+    this.statusQueued = true;
+    setImmediate(() => {
+      this.statusQueued = false;
+      if (!this.stopping) void this.opts.notifier.status(this.statusText());
+    });
   }
 
   private wireEngineEvents(engine: ProxyEngine): void {
