@@ -24,7 +24,7 @@ import { HealthOverlay } from './health.js';
 import { Schedules } from './schedules.js';
 import type { CronScheduler } from './schedules.js';
 import { SystemdNotifier } from './sd-notify.js';
-import { checkSpecsOf, endpoint, serviceSpecsOf, tableSpecOf, vsId } from './specs.js';
+import { checkSpecsOf, endpoint, scriptPolicyOf, serviceSpecsOf, tableSpecOf, vsId } from './specs.js';
 import { vrrpRuntimeSpecOf, vrrpVips } from './vrrp-specs.js';
 
 export interface DaemonOptions {
@@ -79,7 +79,9 @@ export class Daemon {
   constructor(private readonly opts: DaemonOptions) {
     this.clock = opts.clock ?? (() => performance.now());
     this.log = opts.logger;
-    this.tableControl = new IpvsTableControl(this.table, { now: this.clock });
+    // Current kernels report the configured method (ip_vs_ctl.c __ip_vs_update_dest no longer
+    // sets IP_VS_CONN_F_LOCALNODE for local addresses), so no real server lists as "Local".
+    this.tableControl = new IpvsTableControl(this.table, { now: this.clock, isLocalAddress: () => false });
     this.schedules = new Schedules(this.log, (name, action, sch) => this.runSchedule(name, action, sch), opts.cron);
   }
 
@@ -99,7 +101,7 @@ export class Daemon {
     this.wireEngineEvents(this.engine);
     // VRRP-managed VIPs are served only while held: mark them before listening.
     await this.startVrrp();
-    this.checks = new CheckRunner(checkSpecsOf(this.config), { onEvent: (e) => this.onCheckEvent(e), logger: this.log });
+    this.checks = new CheckRunner(checkSpecsOf(this.config), { onEvent: (e) => this.onCheckEvent(e), logger: this.log, scriptPolicy: scriptPolicyOf(this.config) });
     this.checks.start();
     await this.engine.start(this.table);
     await this.startControl();

@@ -5,7 +5,7 @@ import type { ConfigModel, RealServer, VirtualServer } from '../config/index.js'
 import { checkersOf } from '../config/index.js';
 import { addrToBig, compareAddr } from '../config/keywords/lvs.js';
 import type { DestSpec, Protocol, ServiceKey, ServiceSpec, TableSpec } from '../ipvs/index.js';
-import type { CheckerSpec, RealServerCheckSpec, ScriptSpec, VirtualServerCheckSpec } from '../check/index.js';
+import type { CheckerSpec, RealServerCheckSpec, ScriptPolicy, ScriptSpec, VirtualServerCheckSpec } from '../check/index.js';
 
 /** Most services a single virtual_server_group may expand to (a /16 is 65,536). */
 export const MAX_GROUP_EXPANSION = 65536;
@@ -310,4 +310,14 @@ export function checkSpecsOf(config: ConfigModel): VirtualServerCheckSpec[] {
     ...(vs.virtualhost ? { virtualhost: vs.virtualhost } : {}),
     realServers: vs.real_server.map((rs) => rsCheckSpec(vs, rs, config)),
   }));
+}
+
+/** global_defs script_user / enable_script_security, for every script the checkers run. */
+export function scriptPolicyOf(config: ConfigModel): ScriptPolicy {
+  const g = config.global_defs as unknown as { script_user: { user: string; group: string | null } | null; enable_script_security: boolean } | null;
+  return {
+    ...(g?.script_user ? { defaultUser: g.script_user.user } : {}),
+    ...(g?.script_user?.group ? { defaultGroup: g.script_user.group } : {}),
+    enableScriptSecurity: g?.enable_script_security ?? false,
+  };
 }

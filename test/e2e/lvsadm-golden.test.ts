@@ -99,17 +99,18 @@ describe('lvsadm against a running lvsd after known traffic', () => {
     const tcp4Split = TCP4_SPLIT;
     // Ordering: fwmark 0 first, then family (IPv4 first), protocol (TCP 6 < UDP 17), address,
     // port; real servers by address. A closed TCP connection waits in TIME_WAIT: InActConn.
-    // A UDP connection is never "active" in IPVS: InActConn. Forward names: NAT/DR to a local
-    // address print Local (the kernel's IP_VS_CONN_F_LOCALNODE), FULLNAT prints FullNat (ours).
+    // A UDP connection is never "active" in IPVS: InActConn. Forward names are the configured
+    // method, also for local addresses: current kernels no longer report Local
+    // (IP_VS_CONN_F_LOCALNODE); FULLNAT prints FullNat (ours).
     const expected = HEADER +
       'Prot LocalAddress:Port Scheduler Flags\n' +
       '  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n' +
       svcLine(n.tcp4, 'wrr') +
-      destLine(n.b2, 'Local', 1, 0, tcp4Split.b2) +
-      destLine(n.b3, 'Local', 2, 0, tcp4Split.b3) +
+      destLine(n.b2, 'Masq', 1, 0, tcp4Split.b2) +
+      destLine(n.b3, 'Masq', 2, 0, tcp4Split.b3) +
       destLine(n.masq, 'Masq', 0, 0, 0) +
       svcLine(n.udp4, 'rr') +
-      destLine(n.b4, 'Local', 1, 0, TRAFFIC.udp4Asks.length) +
+      destLine(n.b4, 'Route', 1, 0, TRAFFIC.udp4Asks.length) +
       destLine(n.tun, 'Tunnel', 0, 0, 0) +
       // persistent: " persistent %u"; the /128 mask is the default, so no " mask"
       svcLine(n.tcp6, 'wlc', ' persistent 300') +
@@ -191,18 +192,18 @@ describe('lvsadm against a running lvsd after known traffic', () => {
     expect(r.stdout).toBe(printf('Timeout (tcp tcpfin udp): %d %d %d\n', TIMEOUTS.tcp, TIMEOUTS.tcpfin, TIMEOUTS.udp));
   });
 
-  test('-S -n: the rules, in listing order, Local written as -g', async () => {
+  test('-S -n: the rules, in listing order', async () => {
     const p = sc.ports;
     const t4 = `-t 127.0.0.1:${p.tcp4}`;
     const u4 = `-u 127.0.0.1:${p.udp4}`;
     const t6 = `-t [::1]:${p.tcp6}`;
     const u6 = `-u [::1]:${p.udp6}`;
     // "-A <sel> -s <sched>[ -p <timeout>][ -M <mask>]"; "-a <sel> -r <addr:port> <fwd> -w <weight>"
-    // with -m Masq, -g Route and Local, -i Tunnel (+ " --tun-type ipip"), -k our FullNat.
+    // with -m Masq, -g Route, -i Tunnel (+ " --tun-type ipip"), -k our FullNat.
     const expected = [
       `-A ${t4} -s wrr`,
-      `-a ${t4} -r 127.0.0.2:${p.b2} -g -w 1`,
-      `-a ${t4} -r 127.0.0.3:${p.b3} -g -w 2`,
+      `-a ${t4} -r 127.0.0.2:${p.b2} -m -w 1`,
+      `-a ${t4} -r 127.0.0.3:${p.b3} -m -w 2`,
       `-a ${t4} -r 192.0.2.10:80 -m -w 0`,
       `-A ${u4} -s rr`,
       `-a ${u4} -r 127.0.0.4:${p.udp4} -g -w 1`,

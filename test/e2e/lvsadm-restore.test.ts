@@ -78,7 +78,7 @@ test('lvsadm edits are live and logged; SIGHUP brings back the file\'s table', a
   const u4 = `-u 127.0.0.1:${p.udp4}`;
   const t6 = `-t [::1]:${p.tcp6}`;
   const edited = saved.split('\n')
-    .map((l) => (l === `-a ${t4} -r 127.0.0.3:${p.b3} -g -w 2` ? `-a ${t4} -r 127.0.0.3:${p.b3} -g -w 5` : l))
+    .map((l) => (l === `-a ${t4} -r 127.0.0.3:${p.b3} -m -w 2` ? `-a ${t4} -r 127.0.0.3:${p.b3} -m -w 5` : l))
     .filter((l) => l !== `-a ${t4} -r 192.0.2.10:80 -m -w 0` && !l.startsWith('-A -f 8 -6') && !l.startsWith('-a -f 8 -6'))
     .map((l) => (l === `-A ${t6} -s wlc -p 300` ? `-A ${t6} -s rr` : l))
     .flatMap((l) => (l === `-a ${u4} -r 198.51.100.10:${p.udp4} -i -w 0 --tun-type ipip` ? [l, `-a ${u4} -r 198.51.100.20:${p.udp4} -g -w 4`] : [l]));

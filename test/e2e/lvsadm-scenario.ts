@@ -1,6 +1,6 @@
 // The known configuration and the known traffic the lvsadm end-to-end tests run: six services
 // (IPv4/IPv6, TCP/UDP, two fwmark services, persistent and not) whose real servers cover every
-// forwarding name lvsadm prints (Local, Masq, Route, Tunnel, FullNat), backends on 127.0.0.x and
+// forwarding name lvsadm prints (Masq, Route, Tunnel, FullNat), backends on 127.0.0.x and
 // ::1 started here, and a fixed set of exchanges whose counters are known in advance.
 //
 // What "packets" means for the proxy engine: the proxy does not see IP packets. For TCP it counts
@@ -118,9 +118,8 @@ export const REPLY = {
 };
 
 export async function startScenario(): Promise<Scenario> {
-  // The IPv4 real servers listen on their VIP's port, on their own addresses: they list as Local
-  // and `-S` writes Local as -g, which makes ipvsadm -R force the service's port (ipvsadm.c: DR and
-  // TUN destinations take the service port); without a port change the rules round-trip.
+  // The IPv4 real servers listen on their VIP's port, on their own addresses, so the DR one (-g)
+  // round-trips through -S/-R too (ipvsadm.c: -R forces the service's port on DR and TUN servers).
   const tcp4 = await freePort('127.0.0.1', ['127.0.0.2', '127.0.0.3']);
   const udp4 = await freePort('127.0.0.1', ['127.0.0.4']);
   const ports: Ports = {
