@@ -15,7 +15,13 @@ if (!file) {
   process.exit(2);
 }
 const load = (): VrrpRuntimeSpec & { logLevel?: string } => JSON.parse(readFileSync(file, 'utf8')) as VrrpRuntimeSpec & { logLevel?: string };
-let spec = load();
+let spec: ReturnType<typeof load>;
+try {
+  spec = load();
+} catch (e) {
+  process.stderr.write(`harness: cannot read ${file}: ${(e as Error).message}\n`);
+  process.exit(2);
+}
 const logger = pino({ level: spec.logLevel ?? 'info' }, pino.destination(2));
 const rt = new VrrpRuntime({ logger });
 const line = (o: object) => process.stdout.write(JSON.stringify({ ...o, t: Date.now() / 1000 }) + '\n');

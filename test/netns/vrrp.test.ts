@@ -134,6 +134,8 @@ d('lvsd VRRP between network namespaces', () => {
     const t0 = Date.now();
     await b.waitState('MASTER', 2000);
     expect(Date.now() - t0).toBeLessThan(180 + 150);
+    // r1's namespace still holds the VIP; the client follows r2's unsolicited Neighbour Advertisement.
+    expect(await probeUntil(lab, VIP6, 'r2', 3000)).toBe('r2');
     await stopAll();
   }, 20_000);
 
