@@ -3,7 +3,7 @@
 // The master "dies" (SIGKILL and its link set down, like a host failure); we time until the VIP
 // answers from r2. Then r1 comes back and preempts, and the next run starts. Needs root.
 import { spawn } from 'node:child_process';
-import { addrs, probe, hasKeepalived, isRoot, killKeepalivedHard, makeLab, nsExec, sleep, startEcho, startHarness, startKeepalived, Proc, type Lab } from '../test/vrrp/netns-helpers.js';
+import { addrs, probe, hasArping, hasKeepalived, isRoot, killKeepalivedHard, makeLab, nsExec, sleep, startEcho, startHarness, startKeepalived, Proc, type Lab } from '../test/vrrp/netns-helpers.js';
 
 const VIP = '192.0.2.100';
 
@@ -90,8 +90,8 @@ const median = (xs: number[]) => {
 };
 
 export default async function (): Promise<void> {
-  if (!isRoot || !hasKeepalived) {
-    console.log(`vrrp bench skipped: ${!isRoot ? 'needs root' : 'needs /usr/sbin/keepalived'}`);
+  if (!isRoot || !hasKeepalived || !hasArping) {
+    console.log(`vrrp bench skipped: ${!isRoot ? 'needs root' : !hasKeepalived ? 'needs /usr/sbin/keepalived' : 'needs arping (iputils-arping) for lvsd GARPs'}`);
     return;
   }
   const runs = Number(process.env.LVSD_VRRP_BENCH_RUNS ?? 0);

@@ -192,6 +192,8 @@ export function killKeepalivedHard(p: Proc): void {
 }
 
 export const hasKeepalived = existsSync('/usr/sbin/keepalived');
+/** iputils arping (Debian iputils-arping) sends lvsd's gratuitous ARPs. */
+export const hasArping = ['/usr/bin/arping', '/usr/sbin/arping', '/bin/arping'].some((p) => existsSync(p));
 
 /** Addresses on eth0 of a router. */
 export function addrs(lab: Lab, router: string): string {
