@@ -55,25 +55,44 @@ describe('SMTP_CHECK', () => {
   });
 });
 
+/** A port that is free on 127.0.0.1 for UDP and for TCP at the moment of asking. */
+async function freeUdpTcpPort(): Promise<number> {
+  for (;;) {
+    const probe = createSocket('udp4');
+    await new Promise<void>((r) => probe.bind(0, '127.0.0.1', () => r()));
+    const p = probe.address().port;
+    const tcpFree = await new Promise<boolean>((r) => {
+      const srv = createTcp();
+      srv.once('error', () => r(false));
+      srv.listen(p, '127.0.0.1', () => srv.close(() => r(true)));
+    });
+    probe.close();
+    if (tcpFree) return p;
+  }
+}
+
 describe('DNS_CHECK', () => {
   let dnsmasq: ChildProcess | undefined;
   let port = 0;
   beforeAll(async () => {
-    // a free UDP port, then dnsmasq on it answering x.test with 192.0.2.10
-    const probe = createSocket('udp4');
-    await new Promise<void>((r) => probe.bind(0, '127.0.0.1', () => r()));
-    port = probe.address().port;
-    probe.close();
-    const conf = join(tmp.dir, 'dnsmasq.conf');
-    writeFileSync(conf, `port=${port}\nlisten-address=127.0.0.1\nbind-interfaces\nno-resolv\nno-hosts\naddress=/x.test/192.0.2.10\n`);
-    dnsmasq = spawn('dnsmasq', ['--no-daemon', `--conf-file=${conf}`, '--pid-file=', '--user=root'], { stdio: 'ignore' });
-    // wait until it answers
-    for (let i = 0; i < 50; i++) {
-      const r = await dnsCheck({ type: 'DNS', connectPort: port, queryType: 'A', name: 'x.test' }, target, 100);
-      if (r.ok) return;
+    // dnsmasq answering x.test with 192.0.2.10 on a port free for both UDP and TCP (it binds both);
+    // a port taken meanwhile by another test makes it exit, so a few fresh ports are tried.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      port = await freeUdpTcpPort();
+      const conf = join(tmp.dir, 'dnsmasq.conf');
+      writeFileSync(conf, `port=${port}\nlisten-address=127.0.0.1\nbind-interfaces\nno-resolv\nno-hosts\naddress=/x.test/192.0.2.10\n`);
+      const proc = spawn('dnsmasq', ['--no-daemon', `--conf-file=${conf}`, '--pid-file=', '--user=root'], { stdio: 'ignore' });
+      let exited = false;
+      proc.once('exit', () => (exited = true));
+      dnsmasq = proc;
+      for (let i = 0; i < 100 && !exited; i++) {
+        const r = await dnsCheck({ type: 'DNS', connectPort: port, queryType: 'A', name: 'x.test' }, target, 100);
+        if (r.ok) return;
+      }
+      if (!exited) proc.kill('SIGTERM');
     }
     throw new Error('dnsmasq did not come up');
-  });
+  }, 60000);
   afterAll(() => {
     if (dnsmasq?.pid) process.kill(dnsmasq.pid, 'SIGTERM');
   });
