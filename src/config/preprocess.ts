@@ -154,9 +154,9 @@ class Preprocessor {
         this.diag.error('ECONFIG_LINE', `line too long (${raw.length} characters; the limit is ${LIMITS.lineBytes})`, { file, line: lineNo, col: 1 });
         continue;
       }
-      let body = stripComment(raw);
+      let body = raw.includes('#') || raw.includes('!') ? stripComment(raw) : raw;
       // A definition may continue over following lines that end with '\'.
-      const def = DEFINE_RE.exec(body);
+      const def = body.includes('$') ? DEFINE_RE.exec(body) : null;
       if (def && body.trimEnd().endsWith('\\')) {
         const parts = [body.trimEnd().slice(0, -1)];
         while (i + 1 < lines.length) {
@@ -168,7 +168,7 @@ class Preprocessor {
         }
         body = parts.join('\n');
       }
-      const inc = INCLUDE_RE.exec(body);
+      const inc = body.includes('include') ? INCLUDE_RE.exec(body) : null;
       if (inc) {
         this.handleInclude(inc[1], inc[2] ?? '', pwd, { file, line: lineNo, col: body.indexOf(inc[1]) + 1 });
         continue;
@@ -212,18 +212,18 @@ class Preprocessor {
       return;
     }
     let t = text;
-    const cond = CONDITIONAL_RE.exec(t);
+    const cond = t.includes('@') ? CONDITIONAL_RE.exec(t) : null;
     if (cond) {
       const matches = cond[3] === this.opts.configId;
       if ((cond[2] === '^') === matches) return;
       t = cond[1] + ' '.repeat(cond[0].length - cond[1].length) + t.slice(cond[0].length);
     }
-    const def = DEFINE_RE.exec(t);
+    const def = t.includes('$') ? DEFINE_RE.exec(t) : null;
     if (def) {
       this.vars.set(def[1], def[2].trimEnd());
       return;
     }
-    const seq = SEQUENCE_RE.exec(t);
+    const seq = t.includes('~') ? SEQUENCE_RE.exec(t) : null;
     if (seq) {
       this.expandSequence(t, seq, origin, pwd, depth);
       return;

@@ -37,27 +37,28 @@ export interface Located {
 
 interface Places {
   loc?: Loc;
-  keyLocs?: Readonly<Record<string, Loc>>;
+  /** The block's statements and its table's names: keyword places are found when asked. */
+  stmts?: readonly Stmt[];
+  names?: ReadonlyMap<string, string>;
 }
 const places = new WeakMap<object, Places>();
 
-export function setHidden(obj: object, key: 'loc' | 'keyLocs', value: Loc | Readonly<Record<string, Loc>> | undefined): void {
+export function setHidden(obj: object, key: 'loc', value: Loc | undefined): void {
   const p = places.get(obj);
-  if (p) (p as Record<string, unknown>)[key] = value;
-  else places.set(obj, { [key]: value });
+  if (p) p.loc = value;
+  else places.set(obj, { loc: value });
 }
 
 export function locOf(obj: object): Loc | null {
   return places.get(obj)?.loc ?? null;
 }
 
-export function keyLocsOf(obj: object): Readonly<Record<string, Loc>> | undefined {
-  return places.get(obj)?.keyLocs;
-}
-
+/** Where `key` (or an old spelling of it) was first given in the block of `obj`. */
 export function keyLoc(obj: object, key: string): Loc | null {
   const p = places.get(obj);
-  return p?.keyLocs?.[key] ?? p?.loc ?? null;
+  if (!p) return null;
+  const s = p.stmts?.find((x) => (p.names?.get(x.key.text) ?? x.key.text) === key);
+  return s ? s.key.loc : (p.loc ?? null);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -98,9 +99,9 @@ export interface BlockOptions {
  * header fields, JSON-quoted): V8 then gives every object of a type one shape, where a loop of
  * keyed stores made loading a 10,000-real-server file several times slower.
  */
-function makerFor(ix: SchemaIndex, header: Record<string, unknown>) {
-  const hk = Object.keys(header);
-  const sig = hk.join('\u0000');
+function makerFor(ix: SchemaIndex, header: Record<string, unknown> | undefined) {
+  const hk = header ? Object.keys(header) : [];
+  const sig = hk.length ? hk.join('\u0000') : '';
   let make = ix.makers.get(sig);
   if (!make) {
     const fields = [
@@ -127,10 +128,9 @@ export function readBlock<S extends Schema>(schema: S, stmts: readonly Stmt[], c
   const ix = indexOf(schema);
   const names = ix.names;
   // Defaults first, in table order, so dumps of equal configurations are equal text.
-  const h = (header ?? {}) as Record<string, unknown>;
-  const out = makerFor(ix, h)(specsOf(ix), h);
+  const h = header as Record<string, unknown> | undefined;
+  const out = makerFor(ix, h)(specsOf(ix), h ?? {});
   const seen = new Set<string>();
-  const keyLocs: Record<string, Loc> = {};
   for (const s of stmts) {
     const word = s.key.text;
     if (opts.skip?.has(word)) continue;
@@ -153,10 +153,9 @@ export function readBlock<S extends Schema>(schema: S, stmts: readonly Stmt[], c
     } else {
       out[key] = v;
       seen.add(key);
-      keyLocs[key] = s.key.loc;
     }
   }
-  places.set(out, at ? { loc: at, keyLocs } : { keyLocs });
+  places.set(out, at ? { loc: at, stmts, names } : { stmts, names });
   return out as ModelOf<S> & Located;
 }
 
@@ -224,8 +223,14 @@ export function readTimer(w: Word, ctx: Ctx, min: number, max: number, what = 't
 export type Family = 4 | 6;
 
 /** Canonical text of an IPv4 (dotted quad) or IPv6 (RFC 5952) address, or undefined. */
+const DOTTED_QUAD = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/;
+
 export function canonicalAddress(text: string): { addr: string; family: Family } | undefined {
-  if (ipaddr.IPv4.isValidFourPartDecimal(text)) return { addr: ipaddr.IPv4.parse(text).toString(), family: 4 };
+  // The common case without ipaddr.js (big files are mostly IPv4): four decimal parts, no
+  // leading zeros (as ipaddr.IPv4.isValidFourPartDecimal), each at most 255; already canonical.
+  const q = DOTTED_QUAD.exec(text);
+  if (q) return +q[1] <= 255 && +q[2] <= 255 && +q[3] <= 255 && +q[4] <= 255 ? { addr: text, family: 4 } : undefined;
+  if (!text.includes(':')) return undefined;
   if (text.includes(':') && !text.includes('%') && ipaddr.IPv6.isValid(text)) return { addr: ipaddr.IPv6.parse(text).toString(), family: 6 };
   return undefined;
 }
