@@ -29,6 +29,8 @@ export interface ProxyEngineOptions {
   /** Serve a VIP before setVipHeld says anything about it. Default true (no VRRP). */
   vipsHeldByDefault?: boolean;
   backlog?: number;
+  /** Which services this engine serves (default all); others belong to another engine (nft). */
+  serves?: (svc: Service) => boolean;
 }
 
 /** Faults and outcomes, counted (lvsd's own figures; the table has the IPVS ones). */
@@ -111,11 +113,13 @@ export class ProxyEngine extends EventEmitter {
   private readonly listenersById = new Map<number, Listener>();
   private stopping = false;
   private readonly clock: () => number;
-  private readonly opts: Required<Omit<ProxyEngineOptions, 'clock'>>;
+  private readonly opts: Required<Omit<ProxyEngineOptions, 'clock' | 'serves'>>;
+  private readonly serves: (svc: Service) => boolean;
 
   constructor(options: ProxyEngineOptions = {}) {
     super();
     this.clock = options.clock ?? (() => performance.now());
+    this.serves = options.serves ?? (() => true);
     this.opts = {
       workers: options.workers ?? os.availableParallelism(),
       connectTimeoutMs: options.connectTimeoutMs ?? 5000,
@@ -143,6 +147,7 @@ export class ProxyEngine extends EventEmitter {
     if (!table || this.stopping) return;
     const wanted = new Map<string, { svc: Service; protocol: 'tcp' | 'udp'; addr: string; port: number }>();
     for (const svc of table.services) {
+      if (!this.serves(svc)) continue; // another engine's: not listened on (a listener stops and drains)
       const k = svc.key;
       if (k.kind !== 'addr' || k.protocol === 'sctp') {
         this.noteOnce(`unsupported|${svc.keyText}`, {
