@@ -67,7 +67,7 @@ export class NftEngine {
 
   /** Reprograms the table in one nft transaction (start, reload, dest/weight edits). */
   async apply(services: readonly NftService[]): Promise<void> {
-    for (const s of services) validate(s);
+    for (const s of services) validateService(s);
     if (services.some((s) => s.method === 'tun')) await this.checkTun();
     const destMarks = new Map<string, Map<number, number>>();
     const markInfo = new Map<number, MarkInfo>();
@@ -303,6 +303,7 @@ export class NftEngine {
         vip: { addr: e.orig.dst, port: e.orig.dport },
         state: e.state,
         expiresS: e.timeoutS,
+        counters: { inPkts: e.orig.packets, inBytes: e.orig.bytes, outPkts: e.reply.packets, outBytes: e.reply.bytes },
       });
     });
   }
@@ -313,7 +314,8 @@ export class NftEngine {
   }
 }
 
-function validate(s: NftService): void {
+/** Throws NftServiceError when the engine cannot program `s` (callers may pre-check services). */
+export function validateService(s: NftService): void {
   const hasVip = s.vip !== undefined;
   const hasFwm = s.fwmark !== undefined;
   if (hasVip === hasFwm) throw new NftServiceError(s.id, 'needs exactly one of vip or fwmark');

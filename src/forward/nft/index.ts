@@ -1,5 +1,5 @@
 // Public API of the nft forwarding engine.
-export { NftEngine, type KernelCounters } from './engine.js';
+export { NftEngine, validateService, type KernelCounters } from './engine.js';
 export * from './types.js';
 export * from './errors.js';
 export { isActiveState, parseConntrackLine, type CtEntry } from './conntrack-line.js';

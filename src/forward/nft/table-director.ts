@@ -5,7 +5,7 @@
 
 import type { Conn, IpvsTable, Service } from '../../ipvs/index.js';
 import type { ConnState } from '../../ipvs/index.js';
-import type { ConnStateEvent, ConnStats, FlowKey, NftDirector, NftService, PickResult } from './types.js';
+import type { ConnStateEvent, ConnStats, FlowCounters, FlowKey, FlowSample, NftDirector, NftService, PickResult } from './types.js';
 
 const flowKey = (proto: string, caddr: string, cport: number, vaddr: string, vport: number): string =>
   `${proto}|${caddr}|${cport}|${vaddr}|${vport}`;
@@ -30,8 +30,19 @@ export function tableState(proto: string, ctState: string): ConnState {
   }
 }
 
+interface Tracked {
+  conn: Conn;
+  /** When lvsd picked it (a dump may not show a flow conntrack has not confirmed yet). */
+  pickedAt: number;
+  /** Counters already folded into the table. */
+  seen: { inPkts: number; inBytes: number; outPkts: number; outBytes: number };
+}
+
+/** A flow missing from a conntrack dump this long after its pick is gone (its DESTROY was lost). */
+const MISSING_GRACE_MS = 5000;
+
 export class TableDirector implements NftDirector {
-  private readonly conns = new Map<string, Conn>();
+  private readonly conns = new Map<string, Tracked>();
   private lastStats: readonly ConnStats[] = [];
 
   constructor(private readonly table: IpvsTable, private readonly nowMs: () => number) {}
@@ -41,29 +52,72 @@ export class TableDirector implements NftDirector {
     if (!svc) return { kind: 'no-dest', reason: 'unknown service' };
     const r = this.table.schedule(svc, { clientAddr: flow.saddr, clientPort: flow.sport, vaddr: flow.daddr, vport: flow.dport }, nowMs);
     if (!r.ok) return { kind: 'no-dest', reason: r.message };
-    this.conns.set(flowKey(flow.proto, flow.saddr, flow.sport, flow.daddr, flow.dport), r.conn);
+    const key = flowKey(flow.proto, flow.saddr, flow.sport, flow.daddr, flow.dport);
+    // A reused tuple (the kernel re-queued a flow lvsd still tracks): the old entry ends here.
+    const old = this.conns.get(key);
+    if (old) this.table.drop(old.conn);
+    this.conns.set(key, { conn: r.conn, pickedAt: nowMs, seen: { inPkts: 0, inBytes: 0, outPkts: 0, outBytes: 0 } });
     return { kind: 'dest', serviceId: svc.keyText, destId: r.dest.id };
   }
 
   onConnState(ev: ConnStateEvent): void {
     const key = flowKey(ev.proto, ev.client.addr, ev.client.port, ev.vip.addr, ev.vip.port);
-    const conn = this.conns.get(key);
-    if (!conn) return;
+    const t = this.conns.get(key);
+    if (!t) return;
+    if (ev.counters) this.fold(t, ev.counters);
     if (ev.event === 'destroy') {
-      this.table.drop(conn);
+      this.table.drop(t.conn);
       this.conns.delete(key);
       return;
     }
-    this.table.setState(conn, tableState(ev.proto, ev.state), this.nowMs());
+    this.table.setState(t.conn, tableState(ev.proto, ev.state), this.nowMs());
   }
 
   onConnStats(stats: readonly ConnStats[]): void {
     this.lastStats = stats;
   }
 
+  /**
+   * A full conntrack dump of lvsd's flows: folds their byte/packet growth into the table's
+   * counters, re-arms their table timers (conntrack, not the table, decides when a flow ends),
+   * corrects states whose events were lost, and drops flows conntrack no longer has.
+   */
+  syncFlows(flows: readonly FlowSample[], nowMs: number): void {
+    const present = new Set<string>();
+    for (const f of flows) {
+      const key = flowKey(f.proto, f.client.addr, f.client.port, f.vip.addr, f.vip.port);
+      const t = this.conns.get(key);
+      if (!t) continue;
+      present.add(key);
+      this.fold(t, f.counters);
+      const state = tableState(f.proto, f.state);
+      if (state !== t.conn.state) this.table.setState(t.conn, state, nowMs);
+      else this.table.touch(t.conn, nowMs);
+    }
+    for (const [key, t] of this.conns) {
+      if (present.has(key) || nowMs - t.pickedAt < MISSING_GRACE_MS) continue;
+      this.table.drop(t.conn);
+      this.conns.delete(key);
+    }
+  }
+
+  /** Flows lvsd scheduled and still tracks. */
+  get trackedFlows(): number {
+    return this.conns.size;
+  }
+
   /** Latest per-dest conntrack totals (bytes/packets of live flows). */
   stats(): readonly ConnStats[] {
     return this.lastStats;
+  }
+
+  /** Adds what the flow's cumulative counters grew by since last seen (never negative). */
+  private fold(t: Tracked, c: FlowCounters): void {
+    const s = t.seen;
+    const d = [c.inPkts - s.inPkts, c.inBytes - s.inBytes, c.outPkts - s.outPkts, c.outBytes - s.outBytes].map((x) => Math.max(0, x));
+    if (d.every((x) => x === 0)) return;
+    this.table.traffic(t.conn, d[0], d[1], d[2], d[3]);
+    t.seen = { inPkts: Math.max(s.inPkts, c.inPkts), inBytes: Math.max(s.inBytes, c.inBytes), outPkts: Math.max(s.outPkts, c.outPkts), outBytes: Math.max(s.outBytes, c.outBytes) };
   }
 
   private serviceFor(flow: FlowKey): Service | undefined {
@@ -79,9 +133,13 @@ export class TableDirector implements NftDirector {
  * The engine's service list from the table: every service with its live and draining dests
  * (trash), each dest's method from the table (one method per service: the first dest's).
  */
-export function servicesFromTable(table: IpvsTable, opts: { snatAddr?: (svc: Service) => string | undefined } = {}): NftService[] {
+export function servicesFromTable(
+  table: IpvsTable,
+  opts: { snatAddr?: (svc: Service) => string | undefined; include?: (svc: Service) => boolean } = {},
+): NftService[] {
   const out: NftService[] = [];
   for (const svc of table.services) {
+    if (opts.include && !opts.include(svc)) continue;
     const dests = [...svc.dests, ...svc.trash.values(), ...(svc.sorry ? [svc.sorry] : [])];
     const method = (dests[0]?.method ?? 'NAT').toLowerCase() as NftService['method'];
     const base = { id: svc.keyText, family: svc.family, method, snatAddr: opts.snatAddr?.(svc), dests: dests.map((d) => ({ id: d.id, addr: d.addr, port: d.port })) };

@@ -63,6 +63,26 @@ export interface ConnStateEvent {
   readonly state: string;
   /** Seconds left before conntrack expires the entry. */
   readonly expiresS: number;
+  /** Cumulative counters of the flow (conntrack accounting; present on DESTROY events). */
+  readonly counters?: FlowCounters;
+}
+
+/** Cumulative packets/bytes of one flow: in = client to real server, out = the replies. */
+export interface FlowCounters {
+  readonly inPkts: number;
+  readonly inBytes: number;
+  readonly outPkts: number;
+  readonly outBytes: number;
+}
+
+/** One flow lvsd scheduled, as a conntrack dump shows it now. */
+export interface FlowSample {
+  readonly proto: L4Proto;
+  readonly client: { readonly addr: string; readonly port: number };
+  readonly vip: { readonly addr: string; readonly port: number };
+  /** Conntrack state name (as in ConnStateEvent). */
+  readonly state: string;
+  readonly counters: FlowCounters;
 }
 
 /** Per-dest totals of connections conntrack currently holds, with bytes and packets. */

@@ -1,0 +1,236 @@
+// The daemon's nft forwarding (shell): owns one NftEngine for the table's services whose engine is
+// nft, reprograms it after every table change, folds conntrack's view of the flows into the table
+// on a timer (so lvsadm and the metrics show the kernel's figures), and never throws: errors are
+// logged and the previous kernel state stays in place.
+
+import type { Logger } from 'pino';
+import type { ConfigModel } from '../config/index.js';
+import { NftEngine, servicesFromTable, TableDirector, validateService } from '../forward/nft/index.js';
+import type { KernelCounters, NftCounters, NftService } from '../forward/nft/index.js';
+import { serviceKeyText } from '../ipvs/index.js';
+import type { IpvsTable, Service, ServiceKey } from '../ipvs/index.js';
+import { serviceKeysOf } from './specs.js';
+
+export interface NftForwarderOptions {
+  /** NFQUEUE number (default 4242). */
+  queueNum?: number;
+  /** What happens to new flows while lvsd cannot pick (default fail-open). */
+  failMode?: 'fail-open' | 'fail-closed';
+  /** FULLNAT source address per service; undefined = masquerade (the outgoing interface's). */
+  snatAddr?: (svc: Service) => string | undefined;
+  /** Conntrack dump period: counters, states and lost DESTROY events (default 2000 ms). */
+  statsIntervalMs?: number;
+  /** Run the nft/ip/conntrack commands in this network namespace (tests, bench). */
+  netns?: string;
+}
+
+/** lvsd-side and kernel-side drop/outcome counters, flat for the metrics' drops family. */
+export type NftDropCounters = Record<`nft_${string}`, number>;
+
+/**
+ * Chooses the engine per service: the virtual_server's `engine`, else lvsd_defs' (default proxy).
+ * Keys not in the file (added with lvsadm) get lvsd_defs' engine.
+ */
+export function nftSelector(config: ConfigModel): (key: ServiceKey) => boolean {
+  const fallback = (config.lvsd_defs?.engine ?? 'proxy') === 'nft';
+  const chosen = new Map<string, boolean>();
+  for (const vs of config.virtual_server) {
+    const nft = (vs.engine ?? config.lvsd_defs?.engine ?? 'proxy') === 'nft';
+    try {
+      for (const key of serviceKeysOf(vs, config)) chosen.set(serviceKeyText(key), nft);
+    } catch {
+      // An over-large group is reported by the table spec mapping; nothing to choose here.
+    }
+  }
+  return (key) => chosen.get(serviceKeyText(key)) ?? fallback;
+}
+
+export class NftForwarder {
+  private table: IpvsTable | null = null;
+  private isNft: (key: ServiceKey) => boolean = () => false;
+  private opts: NftForwarderOptions = {};
+  private director: TableDirector | null = null;
+  private engine: NftEngine | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private refreshing = false;
+  private stopped = false;
+  /** Serialises start/apply/stop: reconciles may be asked for while one runs. */
+  private chain: Promise<void> = Promise.resolve();
+  private pending = false;
+  private kernel: KernelCounters | null = null;
+  private readonly refused = new Map<string, string>();
+  private errors = 0;
+
+  constructor(private readonly log: Logger, private readonly clock: () => number = () => performance.now()) {}
+
+  /**
+   * Takes over the table's nft services. The kernel side (table inet lvsd, the NFQUEUE helper,
+   * conntrack events) starts only once there is at least one nft service.
+   */
+  async start(table: IpvsTable, isNft: (key: ServiceKey) => boolean, opts: NftForwarderOptions = {}): Promise<void> {
+    this.table = table;
+    this.isNft = isNft;
+    this.opts = opts;
+    this.stopped = false;
+    await this.reconcile();
+  }
+
+  /** Replaces the engine choice (after a reload); call reconcile() next. */
+  setSelector(isNft: (key: ServiceKey) => boolean): void {
+    this.isNft = isNft;
+  }
+
+  /** Does the nft engine serve this service? (The proxy engine serves the rest.) */
+  serves(svc: Service): boolean {
+    return this.isNft(svc.key);
+  }
+
+  /** After any table change: reprograms the kernel with the nft services as they are now. */
+  reconcile(): Promise<void> {
+    if (this.pending) return this.chain; // one queued reconcile sees every change before it
+    this.pending = true;
+    this.chain = this.chain.then(async () => {
+      this.pending = false;
+      await this.applyNow();
+    });
+    return this.chain;
+  }
+
+  /** Stops the timer and the engine; removes table inet lvsd and lvsd's DR routes. */
+  stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.chain = this.chain.then(async () => {
+      const engine = this.engine;
+      this.engine = null;
+      if (!engine) return;
+      try {
+        await engine.stop();
+        this.log.info({ engine: 'nft' }, 'nft forwarding stopped');
+      } catch (err) {
+        this.log.error({ engine: 'nft', err: String(err) }, 'could not remove the nft forwarding state');
+      }
+    });
+    return this.chain;
+  }
+
+  /** Whether the kernel side is running. */
+  get running(): boolean {
+    return this.engine !== null;
+  }
+
+  /** Service ids (keyText) programmed into the kernel at the last successful apply. */
+  serviceIds(): string[] {
+    return (this.engine?.current() ?? []).map((s) => s.id);
+  }
+
+  /** Picks and refusals (lvsd side) and the kernel's counters from the last refresh. */
+  counters(): NftDropCounters {
+    const c: NftCounters = this.engine?.counters() ?? { queued: 0, picked: 0, noDest: 0, malformed: 0, unknownService: 0, verdictErrors: 0 };
+    const k = this.kernel;
+    return {
+      nft_no_dest: c.noDest,
+      nft_malformed: c.malformed,
+      nft_unknown_mark: c.unknownService,
+      nft_verdict_errors: c.verdictErrors,
+      nft_unscheduled: k?.unscheduled ?? 0,
+      nft_nosyn: k?.nosyn ?? 0,
+      nft_unknown_service: k?.unknown ?? 0,
+      nft_fragments: k?.fragments ?? 0,
+      nft_queue_dropped: k?.queueDropped ?? 0,
+      nft_user_dropped: k?.userDropped ?? 0,
+      nft_errors: this.errors,
+    };
+  }
+
+  /** One conntrack dump now: table counters/states and kernel counters (the timer's work). */
+  async refresh(): Promise<void> {
+    const engine = this.engine;
+    const director = this.director;
+    if (!engine || !director || this.refreshing) return;
+    this.refreshing = true;
+    try {
+      const flows = await engine.connections();
+      director.syncFlows(
+        flows.map((e) => ({
+          proto: e.proto as 'tcp' | 'udp',
+          client: { addr: e.orig.src, port: e.orig.sport },
+          vip: { addr: e.orig.dst, port: e.orig.dport },
+          state: e.state,
+          counters: { inPkts: e.orig.packets, inBytes: e.orig.bytes, outPkts: e.reply.packets, outBytes: e.reply.bytes },
+        })),
+        this.clock(),
+      );
+      this.kernel = await engine.kernelCounters();
+      this.table?.estimate(this.clock());
+    } catch (err) {
+      this.errors++;
+      this.log.warn({ engine: 'nft', err: String(err) }, 'nft stats refresh failed');
+    } finally {
+      this.refreshing = false;
+    }
+  }
+
+  // ---- internals -------------------------------------------------------------------------------
+
+  private async applyNow(): Promise<void> {
+    const table = this.table;
+    if (!table || this.stopped) return;
+    const services = this.wanted(table);
+    if (!this.engine && services.length === 0) return;
+    try {
+      if (!this.engine) {
+        const director = new TableDirector(table, this.clock);
+        const engine = new NftEngine(director, { queueNum: this.opts.queueNum, failMode: this.opts.failMode, netns: this.opts.netns, nowMs: this.clock });
+        await engine.start(services);
+        this.director = director;
+        this.engine = engine;
+        const period = this.opts.statsIntervalMs ?? 2000;
+        this.timer = setInterval(() => void this.refresh(), period);
+        this.timer.unref();
+        this.log.info({ engine: 'nft', services: services.map((s) => s.id) }, 'nft forwarding started');
+      } else {
+        await this.engine.apply(services);
+        this.log.info({ engine: 'nft', services: services.map((s) => s.id) }, 'nft forwarding reprogrammed');
+      }
+    } catch (err) {
+      this.errors++;
+      const e = err as { code?: string };
+      this.log.error({ engine: 'nft', code: e.code, err: String(err) }, this.engine ? 'nft reprogramming failed; the previous rules stay' : 'nft forwarding could not start');
+    }
+  }
+
+  /** The nft services the engine can program; the others are refused once each, with the reason. */
+  private wanted(table: IpvsTable): NftService[] {
+    const out: NftService[] = [];
+    const refusedNow = new Map<string, string>();
+    for (const s of servicesFromTable(table, { include: (svc) => this.isNft(svc.key), snatAddr: this.opts.snatAddr })) {
+      const reason = this.refusal(table, s);
+      if (reason) refusedNow.set(s.id, reason);
+      else out.push(s);
+    }
+    for (const [id, reason] of refusedNow) {
+      if (this.refused.get(id) !== reason) this.log.error({ engine: 'nft', vs: id, reason }, `engine nft cannot serve ${id}: ${reason}`);
+    }
+    this.refused.clear();
+    for (const [k, v] of refusedNow) this.refused.set(k, v);
+    return out;
+  }
+
+  private refusal(table: IpvsTable, s: NftService): string | null {
+    if (s.method === 'tun') {
+      return 'lvs_method TUN is not available with engine nft (IP-in-IP encapsulation needs the ipip module this kernel lacks; use NAT, DR or FULLNAT, or engine proxy)';
+    }
+    const svc = table.services.find((x) => x.keyText === s.id);
+    const methods = new Set([...(svc?.dests ?? [])].map((d) => d.method));
+    if (methods.size > 1) return `real servers mix forwarding methods (${[...methods].join(', ')}); engine nft needs one method per virtual server`;
+    if (svc?.key.kind === 'addr' && svc.key.protocol === 'sctp') return 'engine nft forwards TCP and UDP only (no SCTP)';
+    try {
+      validateService(s);
+    } catch (err) {
+      return (err as Error).message;
+    }
+    return null;
+  }
+}
