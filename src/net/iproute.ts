@@ -20,7 +20,7 @@ export interface RouteSpec {
   dev?: string;
   src?: string;
   metric?: number;
-  table?: number;
+  table?: number | string;
   scope?: string;
 }
 

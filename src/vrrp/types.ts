@@ -30,7 +30,8 @@ export interface VirtualRouteSpec {
   dev?: string;
   src?: string;
   metric?: number;
-  table?: number;
+  /** A number or a table name `ip route` knows (main, local, rt_tables). */
+  table?: number | string;
   scope?: 'global' | 'site' | 'link' | 'host' | 'nowhere';
 }
 
