@@ -29,6 +29,15 @@ function notifyOf(x: { notify_master: ScriptRef; notify_backup: ScriptRef; notif
   return Object.keys(n).length ? n : undefined;
 }
 
+function trackRefOf(t: { name: string; weight: number | null; reverse: boolean | null }): { name: string; weight?: number; reverse?: boolean } {
+  return { name: t.name, ...(t.weight !== null ? { weight: t.weight } : {}), ...(t.reverse ? { reverse: true } : {}) };
+}
+
+function garpIntervalMs(firstVip: string | undefined, gNum: (k: string) => number | undefined): { intervalMs?: number } {
+  const s = gNum(firstVip?.includes(':') ? 'vrrp_gna_interval' : 'vrrp_garp_interval');
+  return s ? { intervalMs: Math.round(s * 1000) } : {};
+}
+
 function vipOf(a: Addr, defaultDev: string): VipSpec {
   const scope = typeof a.scope === 'string' ? (a.scope as VipSpec['scope']) : undefined;
   return {
@@ -44,6 +53,7 @@ function vipOf(a: Addr, defaultDev: string): VipSpec {
 
 function routeOf(r: Route): VirtualRouteSpec | null {
   const x = r as unknown as { dst: { addr: string; prefix: number } | string | null; via: { addr: string } | string | null; dev: string | null; src: { addr: string } | string | null; metric: number | null; table: number | string | null; scope: string | number | null };
+  const table = tableOf(x.table);
   const text = (v: { addr: string; prefix?: number } | string | null): string | undefined =>
     v === null ? undefined : typeof v === 'string' ? v : v.prefix !== undefined ? `${v.addr}/${v.prefix}` : v.addr;
   const to = text(x.dst);
@@ -54,9 +64,16 @@ function routeOf(r: Route): VirtualRouteSpec | null {
     ...(x.dev ? { dev: x.dev } : {}),
     ...(text(x.src) ? { src: text(x.src) } : {}),
     ...(typeof x.metric === 'number' ? { metric: x.metric } : {}),
-    ...(typeof x.table === 'number' ? { table: x.table } : {}),
+    ...(table !== undefined ? { table } : {}),
     ...(typeof x.scope === 'string' ? { scope: x.scope as VirtualRouteSpec['scope'] } : {}),
   };
+}
+
+/** The config keeps `table` as written: numbers become numbers, names (main, or rt_tables') stay names for `ip route`. */
+function tableOf(t: number | string | null): number | string | undefined {
+  if (t === null || t === '') return undefined;
+  if (typeof t === 'number') return t;
+  return /^\d+$/.test(t) ? Number(t) : t;
 }
 
 export function vrrpRuntimeSpecOf(config: ConfigModel): VrrpRuntimeSpec {
@@ -91,8 +108,8 @@ export function vrrpRuntimeSpecOf(config: ConfigModel): VrrpRuntimeSpec {
       virtualIpaddress: vi.virtual_ipaddress.map((a) => vipOf(a, ifname)),
       virtualIpaddressExcluded: vi.virtual_ipaddress_excluded.map((a) => vipOf(a, ifname)),
       virtualRoutes: vi.virtual_routes.map(routeOf).filter((r): r is VirtualRouteSpec => r !== null),
-      trackInterface: vi.track_interface.map((t) => ({ name: t.name, ...(t.weight !== null ? { weight: t.weight } : {}), ...(t.reverse ? { reverse: true } : {}) })),
-      trackScript: vi.track_script.map((t) => ({ name: t.name, ...(t.weight !== null ? { weight: t.weight } : {}), ...(t.reverse ? { reverse: true } : {}) })),
+      trackInterface: vi.track_interface.map(trackRefOf),
+      trackScript: vi.track_script.map(trackRefOf),
       trackFile: vi.track_file.flatMap((t) => {
         const tf = trackFiles.get(t.name);
         if (!tf?.file) return [];
@@ -106,9 +123,13 @@ export function vrrpRuntimeSpecOf(config: ConfigModel): VrrpRuntimeSpec {
         masterRepeat: pick(vi.garp_master_repeat, 'vrrp_garp_master_repeat', gNum),
         masterRefresh: pick(vi.garp_master_refresh, 'vrrp_garp_master_refresh', gNum),
         masterRefreshRepeat: pick(vi.garp_master_refresh_repeat, 'vrrp_garp_master_refresh_repeat', gNum),
+        // Seconds in the file; gratuitous ARPs (IPv4 VIPs) or unsolicited NAs (IPv6) apart.
+        ...garpIntervalMs(vi.virtual_ipaddress[0]?.addr, gNum),
       },
       notify: notifyOf(vi, user),
-      ...(vi.down_timer_adverts !== null ? { downTimerAdverts: vi.down_timer_adverts } : {}),
+      ...(pick(vi.down_timer_adverts, 'vrrp_down_timer_adverts', gNum) !== undefined ? { downTimerAdverts: pick(vi.down_timer_adverts, 'vrrp_down_timer_adverts', gNum) } : {}),
+      // keepalived's v3_checksum_as_v2: the v3/IPv4 checksum leaves the pseudo-header out.
+      ...(pick(vi.v3_checksum_as_v2, 'v3_checksum_as_v2', gBool) ? { checksumMode: 'none' as const } : {}),
       ...(pick(vi.lower_prio_no_advert, 'vrrp_lower_prio_no_advert', gBool) !== undefined ? { lowerPrioNoAdvert: pick(vi.lower_prio_no_advert, 'vrrp_lower_prio_no_advert', gBool) } : {}),
       ...(pick(vi.higher_prio_send_advert, 'vrrp_higher_prio_send_advert', gBool) !== undefined ? { higherPrioSendAdvert: pick(vi.higher_prio_send_advert, 'vrrp_higher_prio_send_advert', gBool) } : {}),
       ...(pick(vi.skip_check_adv_addr, 'vrrp_skip_check_adv_addr', gBool) !== undefined ? { skipCheckAdvAddr: pick(vi.skip_check_adv_addr, 'vrrp_skip_check_adv_addr', gBool) } : {}),
@@ -131,8 +152,8 @@ export function vrrpRuntimeSpecOf(config: ConfigModel): VrrpRuntimeSpec {
     name: sg.name,
     members: [...sg.group],
     notify: notifyOf({ ...sg, notify_stop: (sg as unknown as { notify_stop?: ScriptRef }).notify_stop ?? null }, user),
-    trackInterface: sg.track_interface.map((t) => ({ name: t.name, ...(t.weight !== null ? { weight: t.weight } : {}) })),
-    trackScript: sg.track_script.map((t) => ({ name: t.name, ...(t.weight !== null ? { weight: t.weight } : {}) })),
+    trackInterface: sg.track_interface.map(trackRefOf),
+    trackScript: sg.track_script.map(trackRefOf),
   }));
 
   const fifo = (g?.vrrp_notify_fifo ?? g?.notify_fifo) as { name?: string; path?: string } | null | undefined;
