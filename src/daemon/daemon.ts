@@ -21,6 +21,7 @@ import { VrrpRuntime } from '../vrrp/index.js';
 import type { VrrpRuntimeSpec, VrrpState } from '../vrrp/index.js';
 import { applyService } from './apply.js';
 import { HealthOverlay } from './health.js';
+import { NftForwarder, nftSelector } from './nft-forwarder.js';
 import { Schedules } from './schedules.js';
 import type { CronScheduler } from './schedules.js';
 import { SystemdNotifier } from './sd-notify.js';
@@ -61,6 +62,8 @@ export class Daemon {
   private servicesByVs = new Map<string, ServiceSpec[]>();
   private readonly health = new HealthOverlay();
   private engine: ProxyEngine | null = null;
+  /** The nft engine for services whose `engine` is nft; the proxy serves the others. */
+  private nft: NftForwarder | null = null;
   private checks: CheckRunner | null = null;
   private vrrp: VrrpRuntime | null = null;
   private vrrpSpec: VrrpRuntimeSpec = { instances: [] };
@@ -97,12 +100,14 @@ export class Daemon {
     this.setConfig(r.config, r.hash);
     this.table.applySpec(this.spec, this.clock());
     const d = this.config.lvsd_defs;
-    this.engine = new ProxyEngine({ workers: this.opts.workers ?? d?.workers ?? undefined, clock: this.clock });
+    this.nft = new NftForwarder(this.log, this.clock);
+    this.engine = new ProxyEngine({ workers: this.opts.workers ?? d?.workers ?? undefined, clock: this.clock, serves: (svc) => !(this.nft?.serves(svc) ?? false) });
     this.wireEngineEvents(this.engine);
     // VRRP-managed VIPs are served only while held: mark them before listening.
     await this.startVrrp();
     this.checks = new CheckRunner(checkSpecsOf(this.config), { onEvent: (e) => this.onCheckEvent(e), logger: this.log, scriptPolicy: scriptPolicyOf(this.config) });
     this.checks.start();
+    await this.nft.start(this.table, nftSelector(this.config));
     await this.engine.start(this.table);
     await this.startControl();
     await this.startMetrics();
@@ -137,6 +142,8 @@ export class Daemon {
     const tableLive = this.clock();
     this.checks?.reconcile(checkSpecsOf(this.config));
     await this.reconcileVrrp();
+    this.nft?.setSelector(nftSelector(this.config));
+    await this.nft?.reconcile();
     await this.engine?.reconcile();
     await this.startMetrics();
     this.schedules.reconcile(this.config.lvsd_schedule);
@@ -159,6 +166,7 @@ export class Daemon {
     await this.metrics?.stop();
     await this.checks?.stop();
     await this.engine?.stop(drainMs);
+    await this.nft?.stop();
     await this.vrrp?.stop();
     this.log.info({}, 'lvsd stopped');
   }
@@ -232,6 +240,7 @@ export class Daemon {
         this.log.error({ ...why, err: String(err) }, 'could not apply a health change');
       }
     }
+    void this.nft?.reconcile(); // a real server back in the table needs its mark
     this.queueStatus();
   }
 
@@ -248,6 +257,7 @@ export class Daemon {
   private controlCommand(cmd: ControlCommand): ApplyResult {
     const result = this.tableControl.apply(cmd);
     this.log.info({ command: cmd.op, ok: result.ok }, 'lvsadm edit');
+    void this.nft?.reconcile();
     void this.engine?.reconcile();
     return result;
   }
@@ -275,7 +285,7 @@ export class Daemon {
       table: () => this.snapshot(),
       vrrp: () => (this.vrrp?.status() ?? []).map((s) => ({ name: s.name, state: s.state, advertsSent: s.counters.advertSent, advertsReceived: s.counters.advertRcvd, becameMaster: s.counters.becameMaster, releasedMaster: s.counters.releasedMaster })),
       reloads: () => ({ ...this.reloads, configHash: this.hash }),
-      drops: () => ({ ...(this.vrrp?.dropped ?? {}), ...(this.engine ? { proxy_no_dest: this.engine.counters.noDest, proxy_refused: this.engine.counters.refused } : {}) }) as Record<string, number>,
+      drops: () => ({ ...(this.vrrp?.dropped ?? {}), ...(this.engine ? { proxy_no_dest: this.engine.counters.noDest, proxy_refused: this.engine.counters.refused } : {}), ...(this.nft?.counters() ?? {}) }) as Record<string, number>,
     });
     this.metrics = new MetricsServer(registry, this.log);
     await this.metrics.start(listen);

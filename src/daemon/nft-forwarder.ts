@@ -60,6 +60,8 @@ export class NftForwarder {
   private kernel: KernelCounters | null = null;
   private readonly refused = new Map<string, string>();
   private errors = 0;
+  /** The service list last programmed (health events often change nothing the kernel sees). */
+  private applied = '';
 
   constructor(private readonly log: Logger, private readonly clock: () => number = () => performance.now()) {}
 
@@ -184,6 +186,7 @@ export class NftForwarder {
         const director = new TableDirector(table, this.clock);
         const engine = new NftEngine(director, { queueNum: this.opts.queueNum, failMode: this.opts.failMode, netns: this.opts.netns, nowMs: this.clock });
         await engine.start(services);
+        this.applied = JSON.stringify(services);
         this.director = director;
         this.engine = engine;
         const period = this.opts.statsIntervalMs ?? 2000;
@@ -191,7 +194,10 @@ export class NftForwarder {
         this.timer.unref();
         this.log.info({ engine: 'nft', services: services.map((s) => s.id) }, 'nft forwarding started');
       } else {
+        const text = JSON.stringify(services);
+        if (text === this.applied) return;
         await this.engine.apply(services);
+        this.applied = text;
         this.log.info({ engine: 'nft', services: services.map((s) => s.id) }, 'nft forwarding reprogrammed');
       }
     } catch (err) {
