@@ -30,7 +30,21 @@ export function vsTarget(vs: VirtualServer): string {
   return `${vs.protocol} ${ep(k.ip, k.port)}`;
 }
 
-const same = (a: unknown, b: unknown): boolean => a === b || JSON.stringify(a) === JSON.stringify(b);
+/** Structural equality of model values (plain data: primitives, arrays, objects). */
+function same(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!same(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) if (!same((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+  return true;
+}
 
 /** Field-by-field changes of two objects of one block type (skipping `skip`). */
 function fieldChanges(kind: string, target: string, a: object, b: object, skip: ReadonlySet<string>): PlanItem[] {

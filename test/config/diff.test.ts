@@ -1,0 +1,49 @@
+// The plan between two configurations: what a reload (and lvsd -t --diff) reports.
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { join } from 'node:path';
+import { diffConfigs, loadConfig, renderPlan } from '../../src/config/index.js';
+import { tempTree } from '../helpers/paths.js';
+
+const vs = (ip: string, body: string) => `virtual_server ${ip} 80 {\n  lvs_sched rr\n${body}\n}\n`;
+const rs = (ip: string, weight: number, check = '') => `  real_server ${ip} 80 {\n    weight ${weight}\n${check}  }\n`;
+
+const tree = tempTree({
+  'a.conf': vs('192.0.2.1', rs('198.51.100.1', 1) + rs('198.51.100.2', 1)) + vs('192.0.2.2', rs('198.51.100.9', 1)) + 'vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 5\n  priority 100\n}\n',
+  'b.conf':
+    vs('192.0.2.1', rs('198.51.100.1', 3) + rs('198.51.100.3', 1, '    TCP_CHECK {\n    }\n')).replace('lvs_sched rr', 'lvs_sched wrr') +
+    vs('192.0.2.3', rs('198.51.100.7', 2)) +
+    'vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 5\n  priority 150\n}\n',
+});
+afterAll(() => tree.cleanup());
+
+function load(name: string) {
+  const r = loadConfig(join(tree.dir, name), { configId: 't' });
+  if (!r.config) throw new Error(JSON.stringify(r.diagnostics.errors));
+  return r.config;
+}
+
+describe('diffConfigs', () => {
+  it('lists additions, removals and changed keywords, one line each', () => {
+    expect(renderPlan(diffConfigs(load('a.conf'), load('b.conf')))).toEqual([
+      '-vs TCP 192.0.2.2:80',
+      '~lvs_sched TCP 192.0.2.1:80 rr->wrr',
+      '-rs TCP 192.0.2.1:80 198.51.100.2:80',
+      '~weight TCP 192.0.2.1:80 198.51.100.1:80 1->3',
+      '+rs TCP 192.0.2.1:80 198.51.100.3:80',
+      '+vs TCP 192.0.2.3:80',
+      '+rs TCP 192.0.2.3:80 198.51.100.7:80',
+      '~priority vrrp VI_1 100->150',
+    ]);
+  });
+
+  it('is empty between a configuration and itself', () => {
+    expect(diffConfigs(load('a.conf'), load('a.conf'))).toEqual([]);
+  });
+
+  it('reverses: b -> a undoes a -> b', () => {
+    const back = renderPlan(diffConfigs(load('b.conf'), load('a.conf')));
+    expect(back).toContain('~weight TCP 192.0.2.1:80 198.51.100.1:80 3->1');
+    expect(back).toContain('-rs TCP 192.0.2.1:80 198.51.100.3:80');
+    expect(back).toContain('+vs TCP 192.0.2.2:80');
+  });
+});
