@@ -155,7 +155,7 @@ export class Daemon {
     return { ok: true, plan, errors: [], timings };
   }
 
-  /** SIGTERM: stop accepting, drain up to the timeout, resign VRRP, remove VIPs. */
+  /** SIGTERM: stop accepting, resign VRRP (priority 0, VIPs removed), drain up to the timeout. */
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
@@ -165,9 +165,11 @@ export class Daemon {
     await this.control?.stop();
     await this.metrics?.stop();
     await this.checks?.stop();
+    // Resign first: while draining we no longer accept, so holding the VIP would only refuse new
+    // clients for drain_timeout; the backup takes over at once (priority 0) instead.
+    await this.vrrp?.stop();
     await this.engine?.stop(drainMs);
     await this.nft?.stop();
-    await this.vrrp?.stop();
     this.log.info({}, 'lvsd stopped');
   }
 
@@ -292,7 +294,7 @@ export class Daemon {
   }
 
   private async startVrrp(): Promise<void> {
-    this.vrrpSpec = vrrpRuntimeSpecOf(this.config);
+    this.vrrpSpec = vrrpRuntimeSpecOf(this.config, (p) => this.log.warn(p, 'vrrp: left out'));
     for (const vips of vrrpVips(this.vrrpSpec).values()) for (const v of vips) await this.engine?.setVipHeld(v, false);
     if (this.vrrpSpec.instances.length === 0) return;
     this.vrrp = new VrrpRuntime({ logger: this.log });
@@ -302,7 +304,7 @@ export class Daemon {
   }
 
   private async reconcileVrrp(): Promise<void> {
-    const next = vrrpRuntimeSpecOf(this.config);
+    const next = vrrpRuntimeSpecOf(this.config, (p) => this.log.warn(p, 'vrrp: left out'));
     if (!this.vrrp && next.instances.length === 0) return;
     const before = vrrpVips(this.vrrpSpec);
     this.vrrpSpec = next;
