@@ -10,20 +10,36 @@ type Instance = ConfigModel['vrrp_instance'][number];
 type Addr = Instance['virtual_ipaddress'][number];
 type Route = Instance['virtual_routes'][number];
 
-function command(s: ScriptRef, defaultUser: { user: string; group: string | null } | null): CommandSpec | undefined {
+/** Something in the file the runtime cannot use (it is left out, the rest runs). */
+export interface VrrpSpecProblem {
+  /** e.g. `vrrp_instance VI_1 notify_master`, `vrrp_script chk`. */
+  where: string;
+  message: string;
+}
+type Report = (p: VrrpSpecProblem) => void;
+
+/** A command line split as keepalived does; one it cannot split is reported and left out. */
+function command(s: ScriptRef, defaultUser: { user: string; group: string | null } | null, where: string, report: Report): CommandSpec | undefined {
   if (!s) return undefined;
   const user = s.user ?? defaultUser?.user ?? undefined;
   const group = s.user ? (s.group ?? undefined) : (defaultUser?.group ?? undefined);
-  return { argv: splitCommand(s.cmd), ...(user ? { user } : {}), ...(group ? { group } : {}) };
+  let argv: string[];
+  try {
+    argv = splitCommand(s.cmd);
+  } catch (e) {
+    report({ where, message: (e as Error).message });
+    return undefined;
+  }
+  return { argv, ...(user ? { user } : {}), ...(group ? { group } : {}) };
 }
 
-function notifyOf(x: { notify_master: ScriptRef; notify_backup: ScriptRef; notify_fault: ScriptRef; notify_stop?: ScriptRef; notify: ScriptRef }, user: { user: string; group: string | null } | null): NotifySpec | undefined {
+function notifyOf(x: { notify_master: ScriptRef; notify_backup: ScriptRef; notify_fault: ScriptRef; notify_stop?: ScriptRef; notify: ScriptRef }, user: { user: string; group: string | null } | null, owner: string, report: Report): NotifySpec | undefined {
   const n: NotifySpec = {
-    master: command(x.notify_master, user),
-    backup: command(x.notify_backup, user),
-    fault: command(x.notify_fault, user),
-    stop: command(x.notify_stop ?? null, user),
-    any: command(x.notify, user),
+    master: command(x.notify_master, user, `${owner} notify_master`, report),
+    backup: command(x.notify_backup, user, `${owner} notify_backup`, report),
+    fault: command(x.notify_fault, user, `${owner} notify_fault`, report),
+    stop: command(x.notify_stop ?? null, user, `${owner} notify_stop`, report),
+    any: command(x.notify, user, `${owner} notify`, report),
   };
   for (const k of Object.keys(n) as Array<keyof NotifySpec>) if (n[k] === undefined) delete n[k];
   return Object.keys(n).length ? n : undefined;
@@ -76,7 +92,12 @@ function tableOf(t: number | string | null): number | string | undefined {
   return /^\d+$/.test(t) ? Number(t) : t;
 }
 
-export function vrrpRuntimeSpecOf(config: ConfigModel): VrrpRuntimeSpec {
+/**
+ * Never throws: a command that cannot be split (empty, unterminated quote) is reported through
+ * `report` and left out; a vrrp_script without a usable command is dropped with the
+ * track_script lines that name it (keepalived ignores such scripts too).
+ */
+export function vrrpRuntimeSpecOf(config: ConfigModel, report: Report = () => undefined): VrrpRuntimeSpec {
   const g = config.global_defs as unknown as Record<string, unknown> & {
     script_user: { user: string; group: string | null } | null;
     default_interface: string | null;
@@ -85,6 +106,13 @@ export function vrrpRuntimeSpecOf(config: ConfigModel): VrrpRuntimeSpec {
   const gBool = (k: string): boolean | undefined => (typeof g?.[k] === 'boolean' ? (g[k] as boolean) : undefined);
   const user = g?.script_user ?? null;
   const trackFiles = new Map(config.track_file.map((t) => [t.name, t as unknown as { file: string | null; weight: { weight: number; reverse: boolean } }]));
+
+  const scripts: VrrpScriptSpec[] = config.vrrp_script.flatMap((s) => {
+    const cmd = command({ cmd: s.script ?? '', user: s.user?.user ?? null, group: s.user?.group ?? null }, user, `vrrp_script ${s.name}`, report);
+    return cmd ? [{ name: s.name, command: cmd, interval: s.interval, ...(s.timeout !== null ? { timeout: s.timeout } : {}), weight: s.weight.weight, reverse: s.weight.reverse, rise: s.rise, fall: s.fall, initFail: s.init_fail }] : [];
+  });
+  const usable = new Set(scripts.map((s) => s.name));
+  const scriptRefs = (refs: Instance['track_script']) => refs.filter((t) => usable.has(t.name)).map(trackRefOf);
 
   const instances: VrrpInstanceSpec[] = config.vrrp_instance.map((vi) => {
     const ifname = vi.interface ?? g?.default_interface ?? 'eth0';
@@ -109,7 +137,7 @@ export function vrrpRuntimeSpecOf(config: ConfigModel): VrrpRuntimeSpec {
       virtualIpaddressExcluded: vi.virtual_ipaddress_excluded.map((a) => vipOf(a, ifname)),
       virtualRoutes: vi.virtual_routes.map(routeOf).filter((r): r is VirtualRouteSpec => r !== null),
       trackInterface: vi.track_interface.map(trackRefOf),
-      trackScript: vi.track_script.map(trackRefOf),
+      trackScript: scriptRefs(vi.track_script),
       trackFile: vi.track_file.flatMap((t) => {
         const tf = trackFiles.get(t.name);
         if (!tf?.file) return [];
@@ -126,7 +154,7 @@ export function vrrpRuntimeSpecOf(config: ConfigModel): VrrpRuntimeSpec {
         // Seconds in the file; gratuitous ARPs (IPv4 VIPs) or unsolicited NAs (IPv6) apart.
         ...garpIntervalMs(vi.virtual_ipaddress[0]?.addr, gNum),
       },
-      notify: notifyOf(vi, user),
+      notify: notifyOf(vi, user, `vrrp_instance ${vi.name}`, report),
       ...(pick(vi.down_timer_adverts, 'vrrp_down_timer_adverts', gNum) !== undefined ? { downTimerAdverts: pick(vi.down_timer_adverts, 'vrrp_down_timer_adverts', gNum) } : {}),
       // keepalived's v3_checksum_as_v2: the v3/IPv4 checksum leaves the pseudo-header out.
       ...(pick(vi.v3_checksum_as_v2, 'v3_checksum_as_v2', gBool) ? { checksumMode: 'none' as const } : {}),
@@ -136,24 +164,13 @@ export function vrrpRuntimeSpecOf(config: ConfigModel): VrrpRuntimeSpec {
     };
   });
 
-  const scripts: VrrpScriptSpec[] = config.vrrp_script.map((s) => ({
-    name: s.name,
-    command: command({ cmd: s.script ?? '', user: s.user?.user ?? null, group: s.user?.group ?? null }, user) ?? { argv: [] },
-    interval: s.interval,
-    ...(s.timeout !== null ? { timeout: s.timeout } : {}),
-    weight: s.weight.weight,
-    reverse: s.weight.reverse,
-    rise: s.rise,
-    fall: s.fall,
-    initFail: s.init_fail,
-  }));
 
   const syncGroups: VrrpSyncGroupSpec[] = config.vrrp_sync_group.map((sg) => ({
     name: sg.name,
     members: [...sg.group],
-    notify: notifyOf({ ...sg, notify_stop: (sg as unknown as { notify_stop?: ScriptRef }).notify_stop ?? null }, user),
+    notify: notifyOf({ ...sg, notify_stop: (sg as unknown as { notify_stop?: ScriptRef }).notify_stop ?? null }, user, `vrrp_sync_group ${sg.name}`, report),
     trackInterface: sg.track_interface.map(trackRefOf),
-    trackScript: sg.track_script.map(trackRefOf),
+    trackScript: scriptRefs(sg.track_script),
   }));
 
   const fifo = (g?.vrrp_notify_fifo ?? g?.notify_fifo) as { name?: string; path?: string } | null | undefined;

@@ -257,4 +257,35 @@ virtual_server 2001:db8:0:0::100 80 {
     const svc = tableSpecOf(c).services[0]!.key;
     expect(svc.kind === 'addr' ? svc.addr : '').toBe(vip);
   });
+
+  test('commands that cannot be split are reported and left out, never thrown', () => {
+    const problems: Array<{ where: string; message: string }> = [];
+    const s = vrrpRuntimeSpecOf(load(`vrrp_script empty {
+    interval 1
+}
+vrrp_script ok {
+    script /bin/true
+}
+vrrp_instance V {
+    interface eth0
+    virtual_router_id 9
+    virtual_ipaddress {
+        192.0.2.1
+    }
+    track_script {
+        empty
+        ok
+    }
+    notify_master "/bin/x 'a b"
+    notify_backup /bin/y
+}
+`), (p) => problems.push(p));
+    expect(problems).toEqual([
+      { where: 'vrrp_script empty', message: 'empty command' },
+      { where: 'vrrp_instance V notify_master', message: "unterminated ' in '/bin/x 'a b'" },
+    ]);
+    expect(s.scripts!.map((x) => x.name)).toEqual(['ok']);
+    expect(s.instances[0]!.trackScript).toEqual([{ name: 'ok' }]);
+    expect(s.instances[0]!.notify).toEqual({ backup: { argv: ['/bin/y'] } });
+  });
 });

@@ -17,12 +17,12 @@ const DIRECTORS = ['r1', 'r2'] as const;
 type Director = (typeof DIRECTORS)[number];
 
 /** The file each director runs: VRRP v3 at 0.1 s (fast elections), the VIP served by the proxy. */
-function conf(name: Director, priority: number, weight = 1): string {
+function conf(name: Director, priority: number, weight = 1, drainS = 1): string {
   return `global_defs {
     router_id ${name}
 }
 lvsd_defs {
-    drain_timeout 1
+    drain_timeout ${drainS}
 }
 vrrp_instance VI_1 {
     state BACKUP
@@ -54,9 +54,9 @@ d('lvsd daemon: VRRP -> VIP -> proxy engine', () => {
   const running = new Map<Director, Proc>();
   const files = (r: Director) => ({ conf: join(lab.dir, `${r}.conf`), sock: join(lab.dir, `${r}.sock`) });
 
-  const start = async (r: Director, priority: number): Promise<Proc> => {
+  const start = async (r: Director, priority: number, drainS = 1): Promise<Proc> => {
     const f = files(r);
-    writeFileSync(f.conf, conf(r, priority));
+    writeFileSync(f.conf, conf(r, priority, 1, drainS));
     const child = spawn('ip', ['netns', 'exec', lab.names[r], process.execPath, lvsdBin, '-n', '-f', f.conf, '--control-socket', f.sock, '--workers', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
     lab.procs.push(child);
     const p = new Proc(child);
@@ -165,5 +165,27 @@ d('lvsd daemon: VRRP -> VIP -> proxy engine', () => {
     expect({ a: vrrpStates(a).length, b: vrrpStates(b).length }).toEqual(before);
     expect(addrs(lab, 'r1')).toContain(`${VIP}/24`);
     expect(get()).toBe('r1');
+  }, 30_000);
+
+  it('SIGTERM with a connection still open: the MASTER resigns at once, then drains it', async () => {
+    const a = await start('r1', 150, 5);
+    const b = await start('r2', 100);
+    await waitVrrp(a, 'MASTER', 5000);
+    await waitVrrp(b, 'BACKUP', 5000);
+    await a.waitFor(() => listeningCount(a) > 0, 3000, 'r1 listening');
+    // A client connection that stays open (nothing sent): the proxy holds it to the real server.
+    const hold = spawn('ip', ['netns', 'exec', lab.names.cl, process.execPath, '-e',
+      `const s=require('net').connect(80,${JSON.stringify(VIP)},()=>console.log('open'));s.on('error',()=>{});setTimeout(()=>process.exit(0),15000)`], { stdio: ['ignore', 'pipe', 'ignore'] });
+    lab.procs.push(hold);
+    await new Promise<void>((resolve) => hold.stdout!.once('data', () => resolve()));
+    const t0 = Date.now();
+    a.kill('SIGTERM');
+    await waitVrrp(b, 'MASTER', 3000);
+    const tookMs = Date.now() - t0;
+    expect(tookMs).toBeLessThan(2000); // not drain_timeout (5 s)
+    expect(await getUntil('r2', 3000)).toBe('r2');
+    hold.kill('SIGKILL');
+    await a.exited();
+    running.delete('r1');
   }, 30_000);
 });
