@@ -149,6 +149,9 @@ d('lvsd daemon: VRRP -> VIP -> proxy engine', () => {
     expect(addrs(lab, 'r1')).not.toContain(`${VIP}/24`);
     expect(await getUntil('r2', 3000)).toBe('r2');
     expect(tookMs).toBeLessThan(2500);
+    // Listening followed the VIP: never a bind on an address not (yet) on the interface.
+    for (const p of [a, b, a2]) expect(logs(p).filter((l) => l.msg === 'proxy listen-error')).toEqual([]);
+    expect(listeningCount(b)).toBe(2);
   }, 45_000);
 
   it('a SIGHUP that changes only a weight keeps the MASTER MASTER and serving', async () => {
