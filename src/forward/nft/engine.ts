@@ -39,6 +39,8 @@ export class NftEngine {
   private destMarks = new Map<string, Map<number, number>>();
   /** mark -> who, for conntrack; includes draining dests removed from the config. */
   private markInfo = new Map<number, MarkInfo>();
+  /** identity -> mark of every dest in the kernel's maps now. */
+  private programmed = new Map<string, number>();
   private helper: ChildProcessWithoutNullStreams | null = null;
   private events: ChildProcess | null = null;
   private services: readonly NftService[] = [];
@@ -103,6 +105,7 @@ export class NftEngine {
     const drRoutes: DrRoute[] = dests.filter((d) => d.method === 'dr').map((d) => ({ mark: d.mark, family: d.family, addr: d.addr }));
     await syncDrRoutes(this.runner, drRoutes);
     this.services = services;
+    this.programmed = new Map(dests.map((d) => [d.identity, d.mark]));
     this.destMarks = destMarks;
     this.markInfo = markInfo;
   }
@@ -274,7 +277,10 @@ export class NftEngine {
       this.stats.noDest++;
       return 0;
     }
-    const mark = this.destMarks.get(pick.serviceId)?.get(pick.destId);
+    // A dest back in the table (health, lvsadm) has a new id until the next apply; its address
+    // and port may still be programmed (a draining dest keeps its mark), so use that mark.
+    const mark = this.destMarks.get(pick.serviceId)?.get(pick.destId)
+      ?? (pick.addr !== undefined ? this.programmed.get(destIdentity(pick.serviceId, pick.addr, pick.port ?? 0)) : undefined);
     if (mark === undefined) {
       this.stats.unknownService++;
       return 0;

@@ -57,7 +57,7 @@ export class TableDirector implements NftDirector {
     const old = this.conns.get(key);
     if (old) this.table.drop(old.conn);
     this.conns.set(key, { conn: r.conn, pickedAt: nowMs, seen: { inPkts: 0, inBytes: 0, outPkts: 0, outBytes: 0 } });
-    return { kind: 'dest', serviceId: svc.keyText, destId: r.dest.id };
+    return { kind: 'dest', serviceId: svc.keyText, destId: r.dest.id, addr: r.dest.addr, port: r.dest.port };
   }
 
   onConnState(ev: ConnStateEvent): void {

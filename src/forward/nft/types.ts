@@ -46,7 +46,8 @@ export interface FlowKey {
 }
 
 export type PickResult =
-  | { readonly kind: 'dest'; readonly serviceId: string; readonly destId: number }
+  /** addr/port let the engine use a dest's programmed mark before a reprogram learns a new dest id. */
+  | { readonly kind: 'dest'; readonly serviceId: string; readonly destId: number; readonly addr?: string; readonly port?: number }
   | { readonly kind: 'no-dest'; readonly reason: string };
 
 export type ConnEvent = 'new' | 'update' | 'destroy';
