@@ -1,26 +1,74 @@
-// Bench of the nft engine in network namespaces (needs root and wrk): requests/s and MB/s through
-// the nft engine (NAT) vs direct to a real server, and new connections/s through the scheduling
-// path (every request a new TCP connection, so every one is queued to lvsd and picked).
-import { spawn, spawnSync } from 'node:child_process';
-import { createTable } from '../src/ipvs/index.js';
-import { NftEngine, servicesFromTable, TableDirector } from '../src/forward/nft/index.js';
-import { Topology, VIP4, rs4 } from '../test/netns/nft-topology.js';
+// Bench of the nft engine in network namespaces (needs root and wrk): the real lvsd daemon runs in
+// the director namespace with one config serving two services on the same three real servers:
+// VIP:8000 with `engine nft` (kernel NAT, lvsd picks each new flow) and DIRECTOR:8500 with
+// `engine proxy` (userspace relay, one worker per core). The same wrk load from the client
+// namespace measures direct (to a real server), nft and proxy: keep-alive req/s, 1 MB responses
+// (MB/s) and a new connection per request (conn/s, every one scheduled by lvsd).
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { lvsdBin, repoRoot } from '../test/helpers/paths.js';
+import { DIRECTOR4_CLIENT, Topology, VIP4, rs4 } from '../test/netns/nft-topology.js';
 
-// Async on purpose: lvsd's picks run on this event loop while wrk runs.
-async function wrk(topo: Topology, url: string, extra: string[]): Promise<{ rps: number; mbps: number }> {
+type Figures = { rps: number; mbps: number };
+
+async function wrk(topo: Topology, url: string, extra: string[]): Promise<Figures> {
   const stdout = await new Promise<string>((resolve) => {
     const p = spawn('ip', ['netns', 'exec', topo.client, 'wrk', '-t2', '-c32', '-d4s', ...extra, url], { stdio: ['ignore', 'pipe', 'ignore'] });
     let out = '';
     const t = setTimeout(() => p.kill('SIGKILL'), 20000);
     p.stdout.on('data', (d) => (out += d));
-    p.on('close', () => { clearTimeout(t); resolve(out); });
+    p.on('close', () => {
+      clearTimeout(t);
+      resolve(out);
+    });
   });
-  const r = { stdout };
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(r.stdout)?.[1] ?? NaN);
-  const t = /Transfer\/sec:\s+([\d.]+)(\w+)/.exec(r.stdout);
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1] ?? NaN);
+  const t = /Transfer\/sec:\s+([\d.]+)(\w+)/.exec(stdout);
   const unit: Record<string, number> = { B: 1 / 1e6, KB: 1 / 1024, MB: 1, GB: 1024 };
   const mbps = t ? Number(t[1]) * (unit[t[2]] ?? NaN) : NaN;
   return { rps, mbps };
+}
+
+function config(sock: string): string {
+  const rs = [1, 2, 3].map((i) => `    real_server ${rs4(i)} 8080 {\n        weight 1\n    }`).join('\n');
+  return `lvsd_defs {
+    engine nft
+    control_socket ${sock}
+    drain_timeout 0
+}
+virtual_server ${VIP4} 8000 {
+    lvs_sched wlc
+    lvs_method NAT
+    protocol TCP
+${rs}
+}
+virtual_server ${DIRECTOR4_CLIENT} 8500 {
+    engine proxy
+    lvs_sched wlc
+    protocol TCP
+${rs}
+}
+`;
+}
+
+async function startLvsd(topo: Topology, conf: string, sock: string): Promise<ChildProcess> {
+  const p = spawn('ip', ['netns', 'exec', topo.director, process.execPath, lvsdBin, '-n', '-f', conf, '--control-socket', sock], {
+    cwd: repoRoot, env: { ...process.env, NOTIFY_SOCKET: '' }, stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('lvsd did not start in 60 s')), 60000);
+    createInterface({ input: p.stdout! }).on('line', (l) => {
+      if (l.includes('"lvsd started"')) {
+        clearTimeout(t);
+        resolve();
+      }
+    });
+    p.once('exit', (c) => reject(new Error(`lvsd exited ${c}`)));
+  });
+  return p;
 }
 
 export default async (): Promise<void> => {
@@ -29,33 +77,42 @@ export default async (): Promise<void> => {
     return;
   }
   const topo = new Topology();
-  const now = () => performance.now();
-  let engine: NftEngine | null = null;
+  const dir = mkdtempSync(join(os.tmpdir(), 'lvsd-bench-nft-'));
+  let lvsd: ChildProcess | null = null;
   try {
     await topo.create();
-    const table = createTable();
-    table.applySpec({ services: [{ key: { kind: 'addr', protocol: 'tcp', addr: VIP4, port: 8000 }, scheduler: 'wlc',
-      dests: [1, 2, 3].map((i) => ({ addr: rs4(i), port: 8080, weight: 1, method: 'NAT' as const, uThreshold: 0, lThreshold: 0 })) }] }, now());
-    engine = new NftEngine(new TableDirector(table, now), { netns: topo.director, queueNum: 21 });
-    await engine.start(servicesFromTable(table));
+    const conf = join(dir, 'lvsd.conf');
+    const sock = join(dir, 'control.sock');
+    writeFileSync(conf, config(sock));
+    lvsd = await startLvsd(topo, conf, sock);
     const direct = `http://${rs4(1)}:8080`;
-    const viaNft = `http://${VIP4}:8000`;
-    const rows: [string, { rps: number; mbps: number }, { rps: number; mbps: number }][] = [
-      ['small responses, keep-alive (req/s)', await wrk(topo, `${direct}/`, []), await wrk(topo, `${viaNft}/`, [])],
-      ['1 MB responses (MB/s)', await wrk(topo, `${direct}/big/1000000`, []), await wrk(topo, `${viaNft}/big/1000000`, [])],
-      ['new connection per request (conn/s)', await wrk(topo, `${direct}/`, ['-H', 'Connection: close']), await wrk(topo, `${viaNft}/`, ['-H', 'Connection: close'])],
+    const nft = `http://${VIP4}:8000`;
+    const proxy = `http://${DIRECTOR4_CLIENT}:8500`;
+    const rows: { name: string; pick: (f: Figures) => number; extra: string[]; path: string }[] = [
+      { name: 'small responses, keep-alive (req/s)', pick: (f) => f.rps, extra: [], path: '/' },
+      { name: '1 MB responses (MB/s)', pick: (f) => f.mbps, extra: [], path: '/big/1000000' },
+      { name: 'new connection per request (conn/s)', pick: (f) => f.rps, extra: ['-H', 'Connection: close'], path: '/' },
     ];
-    for (const [name, d, n] of rows) {
-      const big = name.startsWith('1 MB');
-      const dv = big ? d.mbps : d.rps;
-      const nv = big ? n.mbps : n.rps;
-      console.log(`${name.padEnd(40)} direct ${dv.toFixed(1).padStart(10)}  nft ${nv.toFixed(1).padStart(10)}  nft/direct ${(nv / dv).toFixed(2)}`);
+    console.log(`lvsd in the director namespace; proxy workers: one per core (${os.availableParallelism()}); wrk -t2 -c32 -d4s from the client namespace`);
+    for (const r of rows) {
+      const [d, n, p] = [await wrk(topo, direct + r.path, r.extra), await wrk(topo, nft + r.path, r.extra), await wrk(topo, proxy + r.path, r.extra)];
+      const [dv, nv, pv] = [r.pick(d), r.pick(n), r.pick(p)];
+      console.log(
+        `${r.name.padEnd(38)} direct ${dv.toFixed(1).padStart(9)}  nft ${nv.toFixed(1).padStart(9)}  proxy ${pv.toFixed(1).padStart(9)}` +
+          `  nft/direct ${(nv / dv).toFixed(2)}  nft/proxy ${(nv / pv).toFixed(2)}`,
+      );
     }
-    const c = engine.counters();
-    console.log(`scheduling path: ${c.picked} flows picked by lvsd, ${c.noDest} no-dest; kernel: ${JSON.stringify(await engine.kernelCounters())}`);
-    console.log('proxy engine: not compared here yet (src/forward/proxy appeared during this work; its API was not wired into this bench)');
+    const stats = spawnSync(process.execPath, [join(repoRoot, 'dist', 'src', 'bin', 'lvsadm.js'), '--socket', sock, '-L', '-n', '--stats'], { encoding: 'utf8' }).stdout;
+    console.log(`lvsadm -L -n --stats after the runs (Conns = flows lvsd picked):\n${stats.trimEnd()}`);
   } finally {
-    await engine?.stop();
+    if (lvsd && lvsd.exitCode === null) {
+      const exited = new Promise((r) => lvsd!.once('exit', r));
+      lvsd.kill('SIGTERM');
+      const t = setTimeout(() => lvsd!.kill('SIGKILL'), 10000);
+      await exited;
+      clearTimeout(t);
+    }
     topo.destroy();
+    rmSync(dir, { recursive: true, force: true });
   }
 };
