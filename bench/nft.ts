@@ -1,11 +1,11 @@
 // Bench of the nft engine in network namespaces (needs root and wrk): the real lvsd daemon runs in
-// the director namespace with one config serving two services on the same three real servers:
+// the director namespace with one config serving two services on the same real server:
 // VIP:8000 with `engine nft` (kernel NAT, lvsd picks each new flow) and DIRECTOR:8500 with
 // `engine proxy` (userspace relay, one worker per core). The same wrk load from the client
 // namespace measures direct (to a real server), nft and proxy: keep-alive req/s, 1 MB responses
 // (MB/s) and a new connection per request (conn/s, every one scheduled by lvsd).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -13,6 +13,38 @@ import { lvsdBin, repoRoot } from '../test/helpers/paths.js';
 import { DIRECTOR4_CLIENT, Topology, VIP4, rs4 } from '../test/netns/nft-topology.js';
 
 type Figures = { rps: number; mbps: number };
+
+const NGINX_PORT = 8081;
+
+/** nginx in rs1's namespace (a Node server caps 1 MB responses near 2 GB/s, hiding the paths). */
+async function startNginx(topo: Topology, dir: string): Promise<ChildProcess> {
+  const root = join(dir, 'www');
+  mkdirSync(root);
+  writeFileSync(join(root, 'big'), Buffer.alloc(1_000_000, 97));
+  writeFileSync(join(root, 'index.html'), 'ok\n');
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(conf, `worker_processes 2;
+daemon off;
+pid ${join(dir, 'nginx.pid')};
+error_log ${join(dir, 'nginx.err')};
+events { worker_connections 4096; }
+http {
+  access_log off;
+  sendfile on;
+  keepalive_requests 1000000;
+  client_body_temp_path ${dir}; proxy_temp_path ${dir}; fastcgi_temp_path ${dir}; uwsgi_temp_path ${dir}; scgi_temp_path ${dir};
+  server { listen ${NGINX_PORT}; root ${root}; }
+}
+`);
+  const p = spawn('ip', ['netns', 'exec', topo.rs[0], 'nginx', '-c', conf], { stdio: 'ignore' });
+  for (let i = 0; i < 50; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    const r = spawnSync('ip', ['netns', 'exec', topo.rs[0], 'bash', '-c', `exec 3<>/dev/tcp/127.0.0.1/${NGINX_PORT}`]);
+    if (r.status === 0) return p;
+  }
+  p.kill('SIGKILL');
+  throw new Error('nginx did not start');
+}
 
 async function wrk(topo: Topology, url: string, extra: string[]): Promise<Figures> {
   const stdout = await new Promise<string>((resolve) => {
@@ -33,7 +65,9 @@ async function wrk(topo: Topology, url: string, extra: string[]): Promise<Figure
 }
 
 function config(sock: string): string {
-  const rs = [1, 2, 3].map((i) => `    real_server ${rs4(i)} 8080 {\n        weight 1\n    }`).join('\n');
+  // One real server (nginx on rs1, the direct target) behind both services: all three paths end
+  // at the same server, so the figures compare the forwarding paths only.
+  const rs = `    real_server ${rs4(1)} ${NGINX_PORT} {\n        weight 1\n    }`;
   return `lvsd_defs {
     engine nft
     control_socket ${sock}
@@ -79,21 +113,23 @@ export default async (): Promise<void> => {
   const topo = new Topology();
   const dir = mkdtempSync(join(os.tmpdir(), 'lvsd-bench-nft-'));
   let lvsd: ChildProcess | null = null;
+  let nginx: ChildProcess | null = null;
   try {
     await topo.create();
+    nginx = await startNginx(topo, dir);
     const conf = join(dir, 'lvsd.conf');
     const sock = join(dir, 'control.sock');
     writeFileSync(conf, config(sock));
     lvsd = await startLvsd(topo, conf, sock);
-    const direct = `http://${rs4(1)}:8080`;
+    const direct = `http://${rs4(1)}:${NGINX_PORT}`;
     const nft = `http://${VIP4}:8000`;
     const proxy = `http://${DIRECTOR4_CLIENT}:8500`;
     const rows: { name: string; pick: (f: Figures) => number; extra: string[]; path: string }[] = [
       { name: 'small responses, keep-alive (req/s)', pick: (f) => f.rps, extra: [], path: '/' },
-      { name: '1 MB responses (MB/s)', pick: (f) => f.mbps, extra: [], path: '/big/1000000' },
+      { name: '1 MB responses (MB/s)', pick: (f) => f.mbps, extra: [], path: '/big' },
       { name: 'new connection per request (conn/s)', pick: (f) => f.rps, extra: ['-H', 'Connection: close'], path: '/' },
     ];
-    console.log(`lvsd in the director namespace; proxy workers: one per core (${os.availableParallelism()}); wrk -t2 -c32 -d4s from the client namespace`);
+    console.log(`nginx on one real server; lvsd in the director namespace; proxy workers: one per core (${os.availableParallelism()}); wrk -t2 -c32 -d4s from the client namespace`);
     for (const r of rows) {
       const [d, n, p] = [await wrk(topo, direct + r.path, r.extra), await wrk(topo, nft + r.path, r.extra), await wrk(topo, proxy + r.path, r.extra)];
       const [dv, nv, pv] = [r.pick(d), r.pick(n), r.pick(p)];
@@ -112,6 +148,7 @@ export default async (): Promise<void> => {
       await exited;
       clearTimeout(t);
     }
+    nginx?.kill('SIGTERM');
     topo.destroy();
     rmSync(dir, { recursive: true, force: true });
   }
