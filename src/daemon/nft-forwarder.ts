@@ -226,7 +226,7 @@ export class NftForwarder {
 
   private refusal(table: IpvsTable, s: NftService): string | null {
     if (s.method === 'tun') {
-      return 'lvs_method TUN is not available with engine nft (IP-in-IP encapsulation needs the ipip module this kernel lacks; use NAT, DR or FULLNAT, or engine proxy)';
+      return 'lvs_method TUN is not available with engine nft (its data path has no IP-in-IP encapsulation, and this kernel has no ipip module); use NAT, DR or FULLNAT, or engine proxy';
     }
     const svc = table.services.find((x) => x.keyText === s.id);
     const methods = new Set([...(svc?.dests ?? [])].map((d) => d.method));

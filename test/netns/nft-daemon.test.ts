@@ -8,14 +8,22 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { loadConfig } from '../../src/config/index.js';
+import { NftForwarder, nftSelector } from '../../src/daemon/nft-forwarder.js';
+import { pino } from 'pino';
+import { TableDirector } from '../../src/forward/nft/index.js';
+import { createTable } from '../../src/ipvs/index.js';
 import { lvsdBin, repoRoot } from '../helpers/paths.js';
-import { CLIENT4, DIRECTOR4, FETCH_JS, HOLD_JS, Topology, VIP4, rs4 } from './nft-topology.js';
+import { CLIENT4, DIRECTOR4, FETCH_JS, HOLD_JS, Topology, UDP_JS, VIP4, rs4 } from './nft-topology.js';
 
 const isRoot = process.getuid?.() === 0;
 if (!isRoot) console.log('skipping nft daemon netns test: it needs root (network namespaces, nftables)');
 const d = isRoot ? describe : describe.skip;
 
 const lvsadmBin = join(repoRoot, 'dist', 'src', 'bin', 'lvsadm.js');
+/** On the director namespace's own loopback: no clash with anything outside it. */
+const METRICS_PORT = 9917;
+const SCRAPE_JS = `fetch(process.argv[1]).then((r) => r.text()).then((t) => console.log(t), (e) => { console.error(String(e)); process.exit(1); });`;
 
 type Reply = { rs?: string; client?: string; error?: string; localPort?: number };
 const counts = (rs: Reply[]): Record<string, number> => {
@@ -37,7 +45,7 @@ function configText(sock: string, fullnatWeights: number[]): string {
   ];
   return [
     'global_defs {', '    router_id lvsd_nft_daemon', '}',
-    'lvsd_defs {', '    engine nft', `    control_socket ${sock}`, '    drain_timeout 1', '}',
+    'lvsd_defs {', '    engine nft', `    control_socket ${sock}`, '    drain_timeout 1', `    metrics_listen 127.0.0.1:${METRICS_PORT}`, '}',
     `virtual_server ${VIP4} 8000 {`, '    lvs_sched rr', '    lvs_method NAT', '    protocol TCP', '    delay_loop 1',
     ...rs(1, 1), ...rs(2, 1), ...rs(3, 1), '}',
     `virtual_server ${VIP4} 9000 {`, '    lvs_sched wrr', '    lvs_method FULLNAT', '    protocol TCP', '    delay_loop 1',
@@ -155,6 +163,22 @@ d('lvsd with engine nft (daemon in a network namespace)', () => {
     }
   }, 30000);
 
+  it('metrics: the kernel\'s nft counters appear as lvsd_dropped_total reasons', async () => {
+    // One UDP datagram to a VIP port with no service: counted once by the kernel (`unknown`).
+    const reply = JSON.parse(await topo.runClient(UDP_JS, [VIP4, '5400', '10'])) as Reply;
+    expect(reply.error).toBe('timeout');
+    const scrape = (): string => spawnSync('ip', ['netns', 'exec', topo.director, process.execPath, '-e', SCRAPE_JS, `http://127.0.0.1:${METRICS_PORT}/metrics`], { encoding: 'utf8' }).stdout;
+    const value = (text: string, reason: string): number | undefined => {
+      const m = new RegExp(`^lvsd_dropped_total\\{reason="${reason}"\\} (\\d+)$`, 'm').exec(text);
+      return m ? Number(m[1]) : undefined;
+    };
+    await until(() => value(scrape(), 'nft_unknown_service') === 1, 'nft_unknown_service = 1 in the metrics');
+    const text = scrape();
+    expect(value(text, 'nft_no_dest')).toBe(0);
+    expect(value(text, 'nft_nosyn')).toBe(0);
+    expect(value(text, 'nft_unscheduled')).toBe(0);
+  }, 30000);
+
   it('TCP_CHECK failing takes a real server out: no new connections; back in when it passes', async () => {
     const rs3 = `TCP ${VIP4}:8000 -> ${rs4(3)}:8080`;
     topo.exec(topo.rs[2], ['nft', 'add table inet block; add chain inet block in { type filter hook input priority 0; }; add rule inet block in tcp dport 8080 reject with tcp reset']);
@@ -207,4 +231,93 @@ d('lvsd with engine nft (daemon in a network namespace)', () => {
     expect(tables()).not.toMatch(/table inet lvsd\b/);
     expect(logs.some((l) => l.msg === 'nft forwarding stopped')).toBe(true);
   }, 30000);
+});
+
+// The pure parts the daemon relies on (no root needed): the engine choice per service and the
+// folding of conntrack's view into the table.
+describe('engine choice and conntrack folding (pure)', () => {
+  it('nftSelector: virtual_server engine, else lvsd_defs engine, else proxy; unknown keys get the default', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lvsd-nft-sel-'));
+    try {
+      const load = (text: string) => {
+        writeFileSync(join(dir, 'c.conf'), text);
+        const r = loadConfig(join(dir, 'c.conf'));
+        if (!r.config) throw new Error(JSON.stringify(r.diagnostics.items));
+        return nftSelector(r.config);
+      };
+      const vs = (head: string, engine?: string) => `virtual_server ${head} {\n${engine ? `    engine ${engine}\n` : ''}    protocol TCP\n    real_server 198.51.100.11 80 {\n    }\n}\n`;
+      const tcp = (addr: string, port: number) => ({ kind: 'addr', protocol: 'tcp', addr, port }) as const;
+      const sel = load(`lvsd_defs {\n    engine nft\n}\n${vs('203.0.113.1 80')}${vs('203.0.113.2 80', 'proxy')}${vs('fwmark 7', 'nft')}`);
+      expect(sel(tcp('203.0.113.1', 80))).toBe(true);
+      expect(sel(tcp('203.0.113.2', 80))).toBe(false);
+      expect(sel({ kind: 'fwmark', fwmark: 7, family: 4 })).toBe(true);
+      expect(sel(tcp('203.0.113.9', 81))).toBe(true); // added with lvsadm: lvsd_defs' engine
+      const plain = load(`${vs('203.0.113.1 80')}${vs('203.0.113.2 80', 'nft')}`);
+      expect(plain(tcp('203.0.113.1', 80))).toBe(false);
+      expect(plain(tcp('203.0.113.2', 80))).toBe(true);
+      expect(plain(tcp('203.0.113.9', 81))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('TableDirector: dumps fold counter growth once, fix states, and drop flows conntrack lost', () => {
+    const table = createTable();
+    const dest = (addr: string) => ({ addr, port: 8080, weight: 1, method: 'NAT' as const, uThreshold: 0, lThreshold: 0 });
+    table.applySpec({ services: [{ key: { kind: 'addr', protocol: 'tcp', addr: VIP4, port: 80 }, scheduler: 'rr', dests: [dest(rs4(1)), dest(rs4(2))] }] }, 0);
+    let now = 1000;
+    const director = new TableDirector(table, () => now);
+    const flow = (sport: number) => ({ family: 4 as const, proto: 'tcp' as const, saddr: CLIENT4, sport, daddr: VIP4, dport: 80, mark: 0 });
+    const a = director.pickFor(flow(40000), now);
+    const b = director.pickFor(flow(40001), now);
+    expect(a.kind === 'dest' && b.kind === 'dest' && a.destId !== b.destId).toBe(true);
+    const svc = table.services[0];
+    const sample = (sport: number, state: string, n: number) => ({
+      proto: 'tcp' as const, client: { addr: CLIENT4, port: sport }, vip: { addr: VIP4, port: 80 }, state,
+      counters: { inPkts: n, inBytes: 100 * n, outPkts: 2 * n, outBytes: 1000 * n },
+    });
+    director.syncFlows([sample(40000, 'ESTABLISHED', 3), sample(40001, 'SYN_SENT', 1)], now);
+    expect(svc.stats).toEqual({ conns: 2, inPkts: 4, inBytes: 400, outPkts: 8, outBytes: 4000 });
+    expect(svc.dests.map((d) => d.activeConns + d.inactiveConns * 10).sort()).toEqual([1, 10]);
+    // The same figures again add nothing; growth adds the difference only.
+    director.syncFlows([sample(40000, 'ESTABLISHED', 3), sample(40001, 'SYN_SENT', 1)], now);
+    director.syncFlows([sample(40000, 'ESTABLISHED', 5), sample(40001, 'SYN_SENT', 1)], now);
+    expect(svc.stats).toEqual({ conns: 2, inPkts: 6, inBytes: 600, outPkts: 12, outBytes: 6000 });
+    // DESTROY with final counters: the last growth counted, the connection gone.
+    director.onConnState({ event: 'destroy', serviceId: svc.keyText, destId: 0, proto: 'tcp', client: { addr: CLIENT4, port: 40000 }, vip: { addr: VIP4, port: 80 }, state: 'ASSURED', expiresS: 0, counters: { inPkts: 6, inBytes: 600, outPkts: 12, outBytes: 6000 } });
+    expect(svc.stats.inBytes).toBe(700);
+    expect(director.trackedFlows).toBe(1);
+    // 40001 vanished from the dumps (its DESTROY event was lost): kept within the grace, then dropped.
+    now += 4000;
+    director.syncFlows([], now);
+    expect(director.trackedFlows).toBe(1);
+    now += 2000;
+    director.syncFlows([], now);
+    expect(director.trackedFlows).toBe(0);
+    expect(svc.dests.map((d) => d.activeConns + d.inactiveConns)).toEqual([0, 0]);
+    expect(svc.stats.conns).toBe(2);
+  });
+
+  it('NftForwarder refuses TUN and mixed methods with a logged reason, never throws, starts nothing', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const log = pino({ level: 'info' }, { write: (l: string) => lines.push(JSON.parse(l) as Record<string, unknown>) });
+    const table = createTable();
+    const dest = (addr: string, method: 'TUN' | 'NAT' | 'DR') => ({ addr, port: 80, weight: 1, method, uThreshold: 0, lThreshold: 0 });
+    table.applySpec({ services: [
+      { key: { kind: 'addr', protocol: 'tcp', addr: VIP4, port: 80 }, scheduler: 'rr', dests: [dest(rs4(1), 'TUN')] },
+      { key: { kind: 'addr', protocol: 'tcp', addr: VIP4, port: 81 }, scheduler: 'rr', dests: [dest(rs4(1), 'NAT'), dest(rs4(2), 'DR')] },
+    ] }, 0);
+    const fwd = new NftForwarder(log, () => 0);
+    await fwd.start(table, () => true);
+    expect(fwd.running).toBe(false);
+    const errors = lines.filter((l) => l.level === 50).map((l) => [l.vs, l.msg]);
+    expect(errors).toEqual([
+      [`TCP ${VIP4}:80`, expect.stringMatching(/TUN is not available with engine nft/)],
+      [`TCP ${VIP4}:81`, expect.stringMatching(/mix forwarding methods \(NAT, DR\)|mix forwarding methods \(DR, NAT\)/)],
+    ]);
+    // Logged once per reason, not at every reconcile.
+    await fwd.reconcile();
+    expect(lines.filter((l) => l.level === 50)).toHaveLength(2);
+    await fwd.stop();
+  });
 });
