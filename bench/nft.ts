@@ -15,6 +15,8 @@ import { DIRECTOR4_CLIENT, Topology, VIP4, rs4 } from '../test/netns/nft-topolog
 type Figures = { rps: number; mbps: number };
 
 const NGINX_PORT = 8081;
+/** wrk connections (LVSD_BENCH_NFT_CONNS overrides, to see whether a path is latency-bound). */
+const CONNS = Number(process.env.LVSD_BENCH_NFT_CONNS ?? 32);
 
 /** nginx in rs1's namespace (a Node server caps 1 MB responses near 2 GB/s, hiding the paths). */
 async function startNginx(topo: Topology, dir: string): Promise<ChildProcess> {
@@ -48,7 +50,7 @@ http {
 
 async function wrk(topo: Topology, url: string, extra: string[]): Promise<Figures> {
   const stdout = await new Promise<string>((resolve) => {
-    const p = spawn('ip', ['netns', 'exec', topo.client, 'wrk', '-t2', '-c32', '-d4s', ...extra, url], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const p = spawn('ip', ['netns', 'exec', topo.client, 'wrk', '-t2', `-c${CONNS}`, '-d4s', ...extra, url], { stdio: ['ignore', 'pipe', 'ignore'] });
     let out = '';
     const t = setTimeout(() => p.kill('SIGKILL'), 20000);
     p.stdout.on('data', (d) => (out += d));
@@ -129,7 +131,7 @@ export default async (): Promise<void> => {
       { name: '1 MB responses (MB/s)', pick: (f) => f.mbps, extra: [], path: '/big' },
       { name: 'new connection per request (conn/s)', pick: (f) => f.rps, extra: ['-H', 'Connection: close'], path: '/' },
     ];
-    console.log(`nginx on one real server; lvsd in the director namespace; proxy workers: one per core (${os.availableParallelism()}); wrk -t2 -c32 -d4s from the client namespace`);
+    console.log(`nginx on one real server; lvsd in the director namespace; proxy workers: one per core (${os.availableParallelism()}); wrk -t2 -c${CONNS} -d4s from the client namespace`);
     for (const r of rows) {
       const [d, n, p] = [await wrk(topo, direct + r.path, r.extra), await wrk(topo, nft + r.path, r.extra), await wrk(topo, proxy + r.path, r.extra)];
       const [dv, nv, pv] = [r.pick(d), r.pick(n), r.pick(p)];
