@@ -53,6 +53,8 @@ export class NftForwarder {
   private engine: NftEngine | null = null;
   private timer: NodeJS.Timeout | null = null;
   private refreshing = false;
+  /** No refresh before this (clock ms): a dump that took d ms waits 10*d (huge conntrack tables). */
+  private nextRefreshAt = 0;
   private stopped = false;
   /** Serialises start/apply/stop: reconciles may be asked for while one runs. */
   private chain: Promise<void> = Promise.resolve();
@@ -152,6 +154,7 @@ export class NftForwarder {
     const director = this.director;
     if (!engine || !director || this.refreshing) return;
     this.refreshing = true;
+    const started = this.clock();
     try {
       const flows = await engine.connections();
       director.syncFlows(
@@ -171,6 +174,7 @@ export class NftForwarder {
       this.log.warn({ engine: 'nft', err: String(err) }, 'nft stats refresh failed');
     } finally {
       this.refreshing = false;
+      this.nextRefreshAt = this.clock() + 10 * (this.clock() - started);
     }
   }
 
@@ -190,7 +194,9 @@ export class NftForwarder {
         this.director = director;
         this.engine = engine;
         const period = this.opts.statsIntervalMs ?? 2000;
-        this.timer = setInterval(() => void this.refresh(), period);
+        this.timer = setInterval(() => {
+          if (this.clock() >= this.nextRefreshAt) void this.refresh();
+        }, period);
         this.timer.unref();
         this.log.info({ engine: 'nft', services: services.map((s) => s.id) }, 'nft forwarding started');
       } else {
