@@ -186,6 +186,19 @@ const cpuAffinity = () =>
     off,
   );
 
+/** `garp_extra_if [all] SECONDS`, in global_defs (vrrp_garp_extra_if) and in instances. */
+export function readGarpExtraIf(s: Stmt, ctx: Ctx): { all: boolean; interval: number } | undefined {
+  if (!expectArgs(s, ctx, 1, 2, '[all] SECONDS (0..86400)')) return undefined;
+  const all = s.args.length === 2;
+  if (all && s.args[0].text !== 'all') {
+    ctx.diag.error('ECONFIG_ARGS', `expected 'all', not '${s.args[0].text}'`, s.args[0].loc);
+    return undefined;
+  }
+  const n = readInt(s.args[all ? 1 : 0], ctx, 0, 86400, 'garp_extra_if interval');
+  return n === undefined ? undefined : { all, interval: n };
+}
+
+
 export const globalDefsSchema = {
   // Identity, scripts and notification (lvsd acts on these)
   /** null: the local host name (filled in by the daemon, not here: this layer reads no system state). */
@@ -222,20 +235,7 @@ export const globalDefsSchema = {
   vrrp_garp_interval: timer(0, 0, 1000),
   vrrp_gna_interval: timer(0, 0, 1000),
   vrrp_min_garp: flag(false),
-  vrrp_garp_extra_if: custom<{ all: boolean; interval: number } | null>(
-    (s, ctx) => {
-      if (!expectArgs(s, ctx, 1, 2, '[all] SECONDS (0..86400)')) return undefined;
-      const all = s.args.length === 2;
-      if (all && s.args[0].text !== 'all') {
-        ctx.diag.error('ECONFIG_ARGS', `expected 'all', not '${s.args[0].text}'`, s.args[0].loc);
-        return undefined;
-      }
-      const n = readInt(s.args[all ? 1 : 0], ctx, 0, 86400, 'garp_extra_if interval');
-      return n === undefined ? undefined : { all, interval: n };
-    },
-    () => null,
-    { acted: false, aliases: ['vrrp_vmac_garp_intvl'] },
-  ),
+  vrrp_garp_extra_if: custom<{ all: boolean; interval: number } | null>(readGarpExtraIf, () => null, { acted: false, aliases: ['vrrp_vmac_garp_intvl'] }),
   vrrp_down_timer_adverts: int(3, 1, 100),
   vrrp_lower_prio_no_advert: flag(false),
   vrrp_higher_prio_send_advert: flag(false),

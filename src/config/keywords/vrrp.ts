@@ -7,7 +7,7 @@ import {
   address, block, blocks, choice, Ctx, custom, expectArgs, expectBlock, flag, int, intOrBare, itemWords, listBlock, Located, many, ModelOf,
   readAddress, readBlock, readBool, readInt, Schema, script, ScriptRef, setHidden, str, text, timer, words,
 } from '../schema.js';
-import { readUserGroup, UserGroup } from './global.js';
+import { readGarpExtraIf, readUserGroup, UserGroup } from './global.js';
 import { readAddressEntry, readName, readRoute, readRule } from './static.js';
 import { nameHeader, trackLists, weightSpec } from './track.js';
 
@@ -193,20 +193,7 @@ function readUseVmac(s: Stmt, ctx: Ctx): UseVmac | undefined {
   return v;
 }
 
-const garpExtraIf = custom<{ all: boolean; interval: number } | null>(
-  (s, ctx) => {
-    if (!expectArgs(s, ctx, 1, 2, '[all] SECONDS (0..86400)')) return undefined;
-    const all = s.args.length === 2;
-    if (all && s.args[0].text !== 'all') {
-      ctx.diag.error('ECONFIG_ARGS', `expected 'all', not '${s.args[0].text}'`, s.args[0].loc);
-      return undefined;
-    }
-    const n = readInt(s.args[all ? 1 : 0], ctx, 0, 86400, 'garp_extra_if interval');
-    return n === undefined ? undefined : { all, interval: n };
-  },
-  () => null,
-  { acted: false, aliases: ['vmac_garp_intvl'] },
-);
+const garpExtraIf = custom<{ all: boolean; interval: number } | null>(readGarpExtraIf, () => null, { acted: false, aliases: ['vmac_garp_intvl'] });
 
 export const vrrpInstanceSchema = {
   state: choice(['MASTER', 'BACKUP'] as const, 'BACKUP', { fold: true }),
