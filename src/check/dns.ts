@@ -6,7 +6,7 @@ import { createSocket } from 'node:dgram';
 import { randomInt } from 'node:crypto';
 import dnsPacket from 'dns-packet';
 import type { CheckResult, DnsCheckSpec } from './types.js';
-import { connectEndpoint, since, type CheckTarget } from './target.js';
+import { connectEndpoint, since, type CheckTarget, sendDatagram } from './target.js';
 
 export function buildDnsQuery(id: number, type: string, name: string): Buffer {
   return dnsPacket.encode({
@@ -79,22 +79,6 @@ export function dnsCheck(spec: DnsCheckSpec, target: CheckTarget, timeoutMs: num
       const r = dnsReplyResult(msg, id, spec, since(start));
       if (r !== 'ignore') finish(r);
     });
-    try {
-      sock.bind({ address: ep.localAddress, port: ep.localPort ?? 0 }, () => {
-        try {
-          sock.connect(ep.port, ep.host, () => {
-            try {
-              if (!done) sock.send(query);
-            } catch (e) {
-              fail(e);
-            }
-          });
-        } catch (e) {
-          fail(e);
-        }
-      });
-    } catch (e) {
-      fail(e);
-    }
+    sendDatagram(sock, ep, query, () => done, fail);
   });
 }

@@ -31,3 +31,22 @@ export function connectEndpoint(spec: CheckConnect, target: CheckTarget): Endpoi
 export function since(start: number): number {
   return Math.round(performance.now() - start);
 }
+
+/**
+ * Binds a UDP socket (bindto/bind_port), connects it to the endpoint and sends one datagram,
+ * unless the check is already `done()`. Any throw along the way goes to `fail` (a bad target).
+ */
+export function sendDatagram(sock: import('node:dgram').Socket, ep: Endpoint, data: Uint8Array, done: () => boolean, fail: (e: unknown) => void): void {
+  const attempt = (fn: () => void) => {
+    try {
+      fn();
+    } catch (e) {
+      fail(e);
+    }
+  };
+  attempt(() =>
+    sock.bind({ address: ep.localAddress, port: ep.localPort ?? 0 }, () =>
+      attempt(() => sock.connect(ep.port, ep.host, () => attempt(() => (done() ? undefined : sock.send(data))))),
+    ),
+  );
+}

@@ -5,7 +5,7 @@
 import { createSocket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import type { CheckResult, UdpCheckSpec } from './types.js';
-import { connectEndpoint, since, type CheckTarget } from './target.js';
+import { connectEndpoint, since, type CheckTarget, sendDatagram } from './target.js';
 
 /**
  * Pure: keepalived's HEX_STR ("Ab12f 3 456" -> AB 12 0F 03 45 06): each space-separated group is
@@ -65,22 +65,6 @@ export function udpCheck(spec: UdpCheckSpec, target: CheckTarget, timeoutMs: num
     signal?.addEventListener('abort', onAbort, { once: true });
     sock.on('error', (e: NodeJS.ErrnoException) => finish(false, e.code ?? e.message));
     sock.on('message', (msg) => (udpReplyOk(msg, spec) ? finish(true, 'reply') : finish(false, 'reply mismatch')));
-    try {
-      sock.bind({ address: ep.localAddress, port: ep.localPort ?? 0 }, () => {
-        try {
-          sock.connect(ep.port, ep.host, () => {
-            try {
-              if (!done) sock.send(payload);
-            } catch (e) {
-              fail(e);
-            }
-          });
-        } catch (e) {
-          fail(e);
-        }
-      });
-    } catch (e) {
-      fail(e);
-    }
+    sendDatagram(sock, ep, payload, () => done, fail);
   });
 }
