@@ -130,7 +130,7 @@ export class Daemon {
       return { ok: false, plan: [], errors: r.diagnostics.errors, timings: { loadMs: loaded - t0, planMs: 0, applyMs: 0, tableLiveMs: 0 } };
     }
     this.logWarnings(r.diagnostics.warnings);
-    const plan = renderPlan(diffConfigs(this.config, r.config));
+    const previous = this.config;
     const started = this.clock();
     this.setConfig(r.config, r.hash);
     const vsIds = new Set(this.servicesByVs.keys());
@@ -140,6 +140,9 @@ export class Daemon {
     const changes = this.table.applySpec(this.effectiveSpec(), this.clock());
     // From here new connections see the new table; the rest follows it (checkers, listeners).
     const tableLive = this.clock();
+    // The plan is for the log: worked out once the new table already serves.
+    const plan = renderPlan(diffConfigs(previous, this.config));
+    const planMs = this.clock() - tableLive;
     this.checks?.reconcile(checkSpecsOf(this.config));
     await this.reconcileVrrp();
     this.nft?.setSelector(nftSelector(this.config));
@@ -149,7 +152,7 @@ export class Daemon {
     this.schedules.reconcile(this.config.lvsd_schedule);
     this.writeRunning();
     this.reloads.ok++;
-    const timings = { loadMs: loaded - t0, planMs: started - loaded, applyMs: this.clock() - started, tableLiveMs: tableLive - t0 };
+    const timings = { loadMs: loaded - t0, planMs, applyMs: this.clock() - started - planMs, tableLiveMs: tableLive - t0 };
     this.log.info({ plan, changes: changes.length, took_ms: Math.round(this.clock() - t0), load_ms: Math.round(timings.loadMs), plan_ms: Math.round(timings.planMs), apply_ms: Math.round(timings.applyMs), hash: this.hash }, 'reload applied');
     await this.opts.notifier.ready(this.statusText());
     return { ok: true, plan, errors: [], timings };
