@@ -4,29 +4,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Diagnostics } from '../../src/config/diagnostics.js';
-import { loadConfig } from '../../src/config/load.js';
+import { configTextLoader } from '../helpers/config-text.js';
 import { SourceMap, Stmt, Word } from '../../src/config/parse.js';
 import { readAddressEntry, readRoute } from '../../src/config/keywords/static.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'lvsd-kw-global-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-let n = 0;
-
-/** Loads `text` as a config file; messages are `main.conf:LINE:COL: severity CODE message`. */
-function load(text: string) {
-  const file = join(dir, `c${n++}.conf`);
-  writeFileSync(file, text);
-  const r = loadConfig(file, { configId: 'test' });
-  const fmt = (d: (typeof r.diagnostics.items)[number]) => `${d.loc ? `${d.loc.line}:${d.loc.col}` : '-'}: ${d.severity} ${d.code} ${d.message}`;
-  return {
-    config: r.config,
-    errors: r.diagnostics.errors.map(fmt),
-    warnings: r.diagnostics.warnings.filter((d) => d.code !== 'WCONFIG_NOT_ACTED').map(fmt),
-    notActed: r.diagnostics.warnings.filter((d) => d.code === 'WCONFIG_NOT_ACTED').map(fmt),
-    file,
-    all: r.diagnostics.items,
-  };
-}
+const load = configTextLoader('lvsd-kw-global-');
 
 describe('global_defs', () => {
   it('is present with keepalived defaults when absent', () => {

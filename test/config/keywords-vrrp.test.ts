@@ -3,24 +3,9 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load.js';
+import { configTextLoader } from '../helpers/config-text.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'lvsd-kw-vrrp-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-let n = 0;
-
-/** Loads `text` as a config file; messages are `LINE:COL: severity CODE message`. */
-function load(text: string) {
-  const file = join(dir, `c${n++}.conf`);
-  writeFileSync(file, text);
-  const r = loadConfig(file, { configId: 'test' });
-  const fmt = (d: (typeof r.diagnostics.items)[number]) => `${d.loc ? `${d.loc.line}:${d.loc.col}` : '-'}: ${d.severity} ${d.code} ${d.message}`;
-  return {
-    config: r.config,
-    errors: r.diagnostics.errors.map(fmt),
-    warnings: r.diagnostics.warnings.filter((d) => d.code !== 'WCONFIG_NOT_ACTED').map(fmt),
-    notActed: r.diagnostics.warnings.filter((d) => d.code === 'WCONFIG_NOT_ACTED').map(fmt),
-  };
-}
+const load = configTextLoader('lvsd-kw-vrrp-');
 
 /** Definitions the full-instance test refers to (appended after it, so line numbers stay). */
 const REFERENCED = 'vrrp_script chk {\n  script /bin/true\n}\nvrrp_script chk2 {\n  script /bin/true\n}\ntrack_file tf {\n  file /tmp/tf\n}\nvrrp_track_process haproxy {\n  process haproxy\n}\n';
