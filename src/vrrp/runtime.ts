@@ -46,7 +46,6 @@ export class VrrpRuntime {
   private scriptsKey = '';
   private notifier: Notifier;
   private poll: NodeJS.Timeout | null = null;
-  private spec: VrrpRuntimeSpec = { instances: [] };
   private readonly clock: Clock;
   /** Packets that reached no instance, by reason. */
   readonly dropped: Partial<Record<DropReason, number>> = {};
@@ -69,7 +68,6 @@ export class VrrpRuntime {
   /** Move to a new spec: unchanged instances keep their state; changed ones restart; removed ones stop. */
   async reconcile(spec: VrrpRuntimeSpec): Promise<Error[]> {
     const errors: Error[] = [];
-    this.spec = spec;
     this.notifier = new Notifier(this.opts.logger, spec.notifyFifo);
     const wanted = new Map(spec.instances.map((i) => [i.name, i]));
     for (const [name, inst] of [...this.instances]) {

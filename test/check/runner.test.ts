@@ -8,7 +8,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { CheckRunner, ManualClock } from '../../src/check/index.js';
 import type { CheckEvent, VirtualServerCheckSpec } from '../../src/check/types.js';
-import { close, listen, recordingLogger, tempDir } from './helpers.js';
+import { close, recordingLogger, tempDir } from './helpers.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());

@@ -1,8 +1,5 @@
-import { afterAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Diagnostics } from '../../src/config/diagnostics.js';
 import { configTextLoader } from '../helpers/config-text.js';
 import { SourceMap, Stmt, Word } from '../../src/config/parse.js';

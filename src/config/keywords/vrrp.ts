@@ -5,7 +5,7 @@
 import { Stmt } from '../parse.js';
 import {
   address, block, blocks, choice, Ctx, custom, expectArgs, expectBlock, flag, int, intOrBare, itemWords, listBlock, Located, many, ModelOf,
-  readAddress, readBlock, readBool, readInt, Schema, script, ScriptRef, setHidden, str, text, timer, words,
+  readAddress, readBlock, readBool, readInt, Schema, script, ScriptRef, str, text, timer, words,
 } from '../schema.js';
 import { readGarpExtraIf, readUserGroup, UserGroup } from './global.js';
 import { readAddressEntry, readName, readRoute, readRule } from './static.js';
