@@ -26,6 +26,11 @@ export interface LoadResult {
   files: string[];
   /** sha256 of the preprocessed text: identical configurations hash alike. */
   hash: string;
+  /**
+   * The preprocessed text (includes inlined, parameters and conditionals resolved, comments
+   * gone): itself a configuration meaning the same, and what the running daemon keeps for --diff.
+   */
+  text: string;
 }
 
 export function defaultConfigId(): string {
@@ -35,12 +40,13 @@ export function defaultConfigId(): string {
 export function loadConfig(file: string, opts: LoadOptions = {}): LoadResult {
   const diag = new Diagnostics();
   const pre = preprocess(file, { configId: opts.configId ?? defaultConfigId(), env: opts.env, random: opts.random, defines: opts.defines }, diag);
-  const hash = createHash('sha256').update(pre.lines.map((l) => l.text).join('\n')).digest('hex');
+  const text = pre.lines.map((l) => l.text).join('\n');
+  const hash = createHash('sha256').update(text).digest('hex');
   const stmts = diag.hasErrors ? [] : parseLines(pre.lines, diag);
-  if (diag.hasErrors) return { config: null, diagnostics: diag, files: pre.files, hash };
+  if (diag.hasErrors) return { config: null, diagnostics: diag, files: pre.files, hash, text };
   const ctx = { diag };
   const config = readBlock(topSchema, stmts, ctx, { name: 'the top level' }, null);
   resolveInheritance(config);
   validate(config, ctx);
-  return { config: diag.hasErrors ? null : config, diagnostics: diag, files: pre.files, hash };
+  return { config: diag.hasErrors ? null : config, diagnostics: diag, files: pre.files, hash, text };
 }

@@ -43,7 +43,10 @@ function printPlan(next: ConfigModel, opts: ConfigTestOptions, io: Output): numb
   const path = opts.running ?? runningFilePath(opts.controlSocket ?? next.lvsd_defs?.control_socket ?? DEFAULT_CONTROL_SOCKET);
   let running: ConfigModel;
   try {
-    running = JSON.parse(readFileSync(path, 'utf8')) as ConfigModel;
+    readFileSync(path);
+    const r = loadConfig(path, { configId: opts.configId });
+    if (!r.config) throw new Error(r.diagnostics.errors.map((d) => d.message).join('; '));
+    running = r.config;
   } catch (err) {
     io.err(`lvsd: cannot read the running configuration at ${path} (is lvsd running?): ${(err as Error).message}`);
     return 1;

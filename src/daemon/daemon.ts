@@ -51,12 +51,13 @@ export interface ReloadOutcome {
   timings: { loadMs: number; planMs: number; applyMs: number; tableLiveMs: number };
 }
 
-const DEFAULT_RUNNING_SUFFIX = '.running.json';
+const DEFAULT_RUNNING_SUFFIX = '.running.conf';
 
 export class Daemon {
   readonly table: IpvsTable = createTable();
   private config!: ConfigModel;
   private hash = '';
+  private runningText = '';
   private spec!: TableSpec;
   /** vs id -> its service specs as configured (before health). */
   private servicesByVs = new Map<string, ServiceSpec[]>();
@@ -98,6 +99,7 @@ export class Daemon {
     if (!r.config) throw new ConfigError(r.diagnostics.items);
     this.logWarnings(r.diagnostics.warnings);
     this.setConfig(r.config, r.hash);
+    this.runningText = r.text;
     this.table.applySpec(this.spec, this.clock());
     const d = this.config.lvsd_defs;
     this.nft = new NftForwarder(this.log, this.clock);
@@ -133,6 +135,7 @@ export class Daemon {
     const previous = this.config;
     const started = this.clock();
     this.setConfig(r.config, r.hash);
+    this.runningText = r.text;
     const vsIds = new Set(this.servicesByVs.keys());
     const rsKeys = new Set<string>();
     for (const vs of this.config.virtual_server) for (const rs of vs.real_server) rsKeys.add(`${vsId(vs)}|${endpoint(rs.ip, rs.port || (vs.key.kind === 'ip' ? vs.key.port : 0))}`);
@@ -358,11 +361,15 @@ export class Daemon {
     for (const d of ws) this.log.warn({ loc: d.loc, code: d.code }, d.message);
   }
 
-  /** The running model, for `lvsd -t --diff` (next to the control socket). */
+  /**
+   * The running configuration for `lvsd -t --diff`, next to the control socket: the preprocessed
+   * text (includes inlined, parameters resolved), a configuration that means the same and loads
+   * back into the same model; cheaper to write than the model itself.
+   */
   private writeRunning(): void {
     const path = runningFilePath(this.opts.controlSocket ?? this.config.lvsd_defs?.control_socket ?? DEFAULT_CONTROL_SOCKET);
     try {
-      writeFileSync(path, JSON.stringify(this.config) + '\n', { mode: 0o600 });
+      writeFileSync(path, this.runningText + '\n', { mode: 0o600 });
     } catch (err) {
       this.log.warn({ path, err: String(err) }, 'could not write the running configuration');
     }
