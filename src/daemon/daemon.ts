@@ -301,7 +301,12 @@ export class Daemon {
 
   private async startVrrp(): Promise<void> {
     this.vrrpSpec = vrrpRuntimeSpecOf(this.config, (p) => this.log.warn(p, 'vrrp: left out'));
-    for (const vips of vrrpVips(this.vrrpSpec).values()) for (const v of vips) await this.engine?.setVipHeld(v, false);
+    for (const vips of vrrpVips(this.vrrpSpec).values()) {
+      for (const v of vips) {
+        this.nft?.setVipHeld(v, false);
+        await this.engine?.setVipHeld(v, false);
+      }
+    }
     if (this.vrrpSpec.instances.length === 0) return;
     this.vrrp = new VrrpRuntime({ logger: this.log });
     this.vrrp.onStateChange((name, from, to) => void this.onVrrpState(name, from, to));
@@ -317,7 +322,11 @@ export class Daemon {
     const after = vrrpVips(next);
     for (const [name, vips] of after) {
       const held = this.vrrpStates.get(name) === 'MASTER';
-      for (const v of vips) if (!before.get(name)?.includes(v)) await this.engine?.setVipHeld(v, held);
+      for (const v of vips) {
+        if (before.get(name)?.includes(v)) continue;
+        this.nft?.setVipHeld(v, held);
+        await this.engine?.setVipHeld(v, held);
+      }
     }
     if (!this.vrrp) {
       this.vrrp = new VrrpRuntime({ logger: this.log });
@@ -330,7 +339,10 @@ export class Daemon {
   private async onVrrpState(name: string, from: VrrpState, to: VrrpState): Promise<void> {
     this.vrrpStates.set(name, to);
     this.log.info({ instance: name, from, to }, 'vrrp state');
-    for (const v of vrrpVips(this.vrrpSpec).get(name) ?? []) await this.engine?.setVipHeld(v, to === 'MASTER');
+    for (const v of vrrpVips(this.vrrpSpec).get(name) ?? []) {
+      this.nft?.setVipHeld(v, to === 'MASTER');
+      await this.engine?.setVipHeld(v, to === 'MASTER');
+    }
     const anyMaster = [...this.vrrpStates.values()].some((s) => s === 'MASTER');
     this.checks?.setHaSuspended(!anyMaster);
     this.queueStatus();

@@ -61,6 +61,7 @@ export class NftForwarder {
   private pending = false;
   private kernel: KernelCounters | null = null;
   private readonly refused = new Map<string, string>();
+  private readonly vipHeld = new Map<string, boolean>();
   private errors = 0;
   /** The service list last programmed (health events often change nothing the kernel sees). */
   private applied = '';
@@ -82,6 +83,16 @@ export class NftForwarder {
   /** Replaces the engine choice (after a reload); call reconcile() next. */
   setSelector(isNft: (key: ServiceKey) => boolean): void {
     this.isNft = isNft;
+  }
+
+  /**
+   * VRRP: a VIP this director does not hold is not programmed (its packets are neither queued
+   * nor forwarded here); the proxy engine follows the same states with its listeners.
+   */
+  setVipHeld(addr: string, held: boolean): void {
+    if (this.vipHeld.get(addr) === held) return;
+    this.vipHeld.set(addr, held);
+    if (this.table && !this.stopped) void this.reconcile();
   }
 
   /** Does the nft engine serve this service? (The proxy engine serves the rest.) */
@@ -217,7 +228,7 @@ export class NftForwarder {
   private wanted(table: IpvsTable): NftService[] {
     const out: NftService[] = [];
     const refusedNow = new Map<string, string>();
-    for (const s of servicesFromTable(table, { include: (svc) => this.isNft(svc.key), snatAddr: this.opts.snatAddr })) {
+    for (const s of servicesFromTable(table, { include: nftInclude(this.isNft, this.vipHeld), snatAddr: this.opts.snatAddr })) {
       const reason = this.refusal(table, s);
       if (reason) refusedNow.set(s.id, reason);
       else out.push(s);
@@ -245,4 +256,12 @@ export class NftForwarder {
     }
     return null;
   }
+}
+
+/**
+ * Which table services the kernel gets: the nft ones whose VIP this director holds (a VIP VRRP
+ * does not manage is always held; fwmark services have no VIP of their own).
+ */
+export function nftInclude(isNft: (key: ServiceKey) => boolean, vipHeld: ReadonlyMap<string, boolean>): (svc: Service) => boolean {
+  return (svc) => isNft(svc.key) && (svc.key.kind !== 'addr' || vipHeld.get(svc.key.addr) !== false);
 }
