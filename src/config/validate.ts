@@ -5,10 +5,38 @@ import { Loc, formatLoc } from './diagnostics.js';
 import { ConfigModel } from './keywords/top.js';
 import { RealServer, VirtualServer } from './keywords/lvs.js';
 import { canonicalAddress, Ctx, keyLoc, locOf } from './schema.js';
+import { splitCommand } from '../check/index.js';
 
 export function validate(config: ConfigModel, ctx: Ctx): void {
   validateLvs(config, ctx);
   validateVrrp(config, ctx);
+  validateScripts(config, ctx);
+}
+
+/** Every script command must split into words (keepalived's quoting) now, not when it runs. */
+function validateScripts(config: ConfigModel, ctx: Ctx): void {
+  const check = (owner: object, key: string, cmd: string | null | undefined) => {
+    if (cmd === null || cmd === undefined) return;
+    try {
+      splitCommand(cmd);
+    } catch (e) {
+      ctx.diag.error('ECONFIG_SCRIPT', `'${key}': ${(e as Error).message}`, keyLoc(owner, key));
+    }
+  };
+  const refs = (owner: object, keys: readonly string[]) => {
+    for (const k of keys) check(owner, k, ((owner as Record<string, unknown>)[k] as { cmd: string } | null)?.cmd);
+  };
+  const notifies = ['notify_master', 'notify_backup', 'notify_fault', 'notify_stop', 'notify'] as const;
+  for (const vs of config.virtual_server) {
+    refs(vs, ['quorum_up', 'quorum_down']);
+    for (const rs of vs.real_server) {
+      refs(rs, ['notify_up', 'notify_down']);
+      for (const m of rs.MISC_CHECK) check(m, 'misc_path', m.misc_path);
+    }
+  }
+  for (const vi of config.vrrp_instance) refs(vi, notifies);
+  for (const g of config.vrrp_sync_group) refs(g, notifies);
+  for (const sc of config.vrrp_script) check(sc, 'script', sc.script);
 }
 
 /** "first defined at FILE:LINE:COL" suffix for duplicate messages. */

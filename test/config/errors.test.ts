@@ -40,6 +40,8 @@ const cases: Array<[string, string | Buffer, string]> = [
   ['sync group member missing', 'vrrp_sync_group G {\n  group {\n    VI_9\n  }\n}\n', "2:3: error: vrrp_instance 'VI_9' is not defined (in vrrp_sync_group G)"],
   ['bad cron expression', 'lvsd_schedule nightly {\n  cron "61 * * * *"\n  action stats\n}\n', "2:8: error: '61 * * * *' is not a valid cron expression"],
   ['schedule for an unknown real server', VS('  real_server 10.0.0.2 80 {\n  }') + 'lvsd_schedule m {\n  cron "0 2 * * *"\n  action drain\n  virtual_server 10.0.0.1 80\n  real_server 10.0.0.3 80\n}\n', '9:3: error: lvsd_schedule m: virtual_server 10.0.0.1 80 has no real_server 10.0.0.3 80'],
+  ['unsplittable notify script', VS('  real_server 10.0.0.2 80 {\n    notify_up "/bin/notify \'up"\n  }'), "3:5: error: 'notify_up': unterminated ' in '/bin/notify 'up'"],
+  ['empty vrrp_script command', 'vrrp_script chk {\n  script ""\n}\n', "2:3: error: 'script': empty command"],
 ];
 
 const tree = tempTree(Object.fromEntries(cases.map(([name, content]) => [`${name.replace(/ /g, '_')}.conf`, content])));
