@@ -3,7 +3,7 @@
 // and rate estimators. Pure: no I/O, no clock; every time-dependent call takes `nowMs`.
 // Engines (forward/proxy, forward/nft) call schedule / setState / touch / traffic / expire;
 // reloads call applySpec; lvsadm edits come through the imperative methods (see control.ts).
-import type { PacketKey, SchedDest, Scheduler, SchedFlags, SchedulerName } from '../sched/types.js';
+import type { PacketKey, SchedDest, Scheduler, SchedFlags, SchedOptions, SchedulerName } from '../sched/types.js';
 import { familyOf, maskAddress } from './address.js';
 import { IpvsError } from './errors.js';
 import { ESTIMATOR_PERIOD_MS, RateEstimator } from './estimator.js';
@@ -25,7 +25,7 @@ import {
 
 /** What the table needs from the scheduler registry (src/sched/index.ts), injected. */
 export interface SchedulerRegistry {
-  createScheduler(name: SchedulerName, flags?: Partial<SchedFlags>): Scheduler;
+  createScheduler(name: SchedulerName, flags?: Partial<SchedFlags>, options?: SchedOptions): Scheduler;
   foldAddress(text: string): number;
 }
 
@@ -264,9 +264,15 @@ export class IpvsTable {
     // An excluded dest is hidden by marking it overloaded for this one pick (every scheduler
     // skips overloaded dests), then restored.
     const exOverloaded = ex ? ex.overloaded : false;
-    if (ex) ex.overloaded = true;
+    if (ex) {
+      ex.overloaded = true;
+      svc.sched.changed?.(ex);
+    }
     const d = svc.sched.pick(k, nowMs) as Dest | null;
-    if (ex) ex.overloaded = exOverloaded;
+    if (ex) {
+      ex.overloaded = exOverloaded;
+      svc.sched.changed?.(ex);
+    }
     return d;
   }
 
@@ -285,6 +291,7 @@ export class IpvsTable {
     else dest.inactiveConns++;
     if (dest.uThreshold !== 0 && dest.activeConns + dest.inactiveConns >= dest.uThreshold) dest.overloaded = true;
     if (!template && conn.state === 'ESTABLISHED') this.applyActivity(conn);
+    dest.service.sched.changed?.(dest);
     return conn;
   }
 
@@ -294,7 +301,10 @@ export class IpvsTable {
   setState(conn: Conn, state: ConnState, nowMs: number): void {
     if (!this.conns.has(conn.id)) return;
     conn.state = state;
-    if (conn.protocol === 'tcp' || conn.protocol === 'sctp') this.applyActivity(conn);
+    if (conn.protocol === 'tcp' || conn.protocol === 'sctp') {
+      this.applyActivity(conn);
+      conn.dest.service.sched.changed?.(conn.dest);
+    }
     if (conn.service.ops && conn.protocol === 'udp') return; // one-packet: already expiring
     conn.expiresAt = nowMs + stateTimeoutMs(conn.protocol, state, this.timeouts);
   }
@@ -386,6 +396,7 @@ export class IpvsTable {
         d.overloaded = false;
       }
     }
+    d.service.sched.changed?.(d);
     d.refs--;
     if (d.removed && d.refs === 0) d.service.trash.delete(endpointText(d.addr, d.port));
     if (c.controller) c.controller.controlled--;
@@ -642,7 +653,8 @@ export class IpvsTable {
 
   private makeScheduler(spec: ServiceSpec): Scheduler {
     try {
-      return this.registry.createScheduler(spec.scheduler, spec.schedFlags);
+      // Indexed: lc/wlc/sed/fo/ovf read an exact index kept up to date through sched.changed.
+      return this.registry.createScheduler(spec.scheduler, spec.schedFlags, { indexed: true });
     } catch (e) {
       throw new IpvsError('ESCHED', `${spec.scheduler}: ${(e as Error).message}`);
     }

@@ -1,16 +1,35 @@
 // fo — weighted fail-over (ip_vs_fo.c): the highest weight among dests not overloaded;
 // ties keep the earliest; load is ignored.
+import { LoadIndex, type LoadOrder } from './load-index.js';
 import type { PacketKey, SchedDest, Scheduler } from './types.js';
+
+// The highest weight; the kernel's strict `>` keeps the earliest of equal weights.
+const ORDER: LoadOrder = {
+  eligible: (d) => !d.overloaded && d.weight > 0,
+  better: (a, b) => a.weight > b.weight,
+};
 
 export class WeightedFailoverScheduler implements Scheduler {
   readonly name = 'fo' as const;
   private dests: readonly SchedDest[] = [];
+  /** Present when created with { indexed: true } (the table): picks read it instead of scanning. */
+  private readonly index: LoadIndex | null;
+
+  constructor(indexed = false) {
+    this.index = indexed ? new LoadIndex(ORDER) : null;
+  }
 
   update(dests: readonly SchedDest[]): void {
     this.dests = dests;
+    this.index?.rebuild(dests);
+  }
+
+  changed(d: SchedDest): void {
+    this.index?.changed(d);
   }
 
   pick(_key: PacketKey, _nowMs: number): SchedDest | null {
+    if (this.index) return this.index.best();
     const dests = this.dests;
     let best: SchedDest | null = null;
     let hw = 0;

@@ -77,11 +77,11 @@ export function createScheduler(name: SchedulerName, flags?: Partial<SchedFlags>
     case 'wrr':
       return new WeightedRoundRobinScheduler();
     case 'lc':
-      return new LeastConnectionScheduler();
+      return new LeastConnectionScheduler(options?.indexed ?? false);
     case 'wlc':
-      return new WeightedLeastConnectionScheduler();
+      return new WeightedLeastConnectionScheduler(options?.indexed ?? false);
     case 'sed':
-      return new ShortestExpectedDelayScheduler();
+      return new ShortestExpectedDelayScheduler(options?.indexed ?? false);
     case 'nq':
       return new NeverQueueScheduler();
     case 'lblc':
@@ -93,9 +93,9 @@ export function createScheduler(name: SchedulerName, flags?: Partial<SchedFlags>
     case 'dh':
       return new DestinationHashingScheduler();
     case 'fo':
-      return new WeightedFailoverScheduler();
+      return new WeightedFailoverScheduler(options?.indexed ?? false);
     case 'ovf':
-      return new OverflowScheduler();
+      return new OverflowScheduler(options?.indexed ?? false);
     case 'mh':
       return new MaglevHashingScheduler(f, mhSize);
     default:

@@ -1,16 +1,34 @@
 // lc — least connection (ip_vs_lc.c): smallest active*256 + inactive; weight only gates (0 = skip).
 import { connOverhead } from './overhead.js';
+import { LoadIndex, type LoadOrder } from './load-index.js';
 import type { PacketKey, SchedDest, Scheduler } from './types.js';
+
+const ORDER: LoadOrder = {
+  eligible: (d) => !d.overloaded && d.weight !== 0,
+  better: (a, b) => connOverhead(a) < connOverhead(b),
+};
 
 export class LeastConnectionScheduler implements Scheduler {
   readonly name = 'lc' as const;
   private dests: readonly SchedDest[] = [];
+  /** Present when created with { indexed: true } (the table): picks read it instead of scanning. */
+  private readonly index: LoadIndex | null;
+
+  constructor(indexed = false) {
+    this.index = indexed ? new LoadIndex(ORDER) : null;
+  }
 
   update(dests: readonly SchedDest[]): void {
     this.dests = dests;
+    this.index?.rebuild(dests);
+  }
+
+  changed(d: SchedDest): void {
+    this.index?.changed(d);
   }
 
   pick(_key: PacketKey, _nowMs: number): SchedDest | null {
+    if (this.index) return this.index.best();
     const dests = this.dests;
     let least: SchedDest | null = null;
     let loh = 0;

@@ -1,16 +1,35 @@
 // ovf — overflow (ip_vs_ovf.c): the highest weight among dests that are not overloaded, have
 // weight > 0 and no more active connections than their weight; ties keep the earliest.
+import { LoadIndex, type LoadOrder } from './load-index.js';
 import type { PacketKey, SchedDest, Scheduler } from './types.js';
+
+// The highest weight among dests whose active connections do not exceed their weight.
+const ORDER: LoadOrder = {
+  eligible: (d) => !d.overloaded && d.weight > 0 && d.activeConns <= d.weight,
+  better: (a, b) => a.weight > b.weight,
+};
 
 export class OverflowScheduler implements Scheduler {
   readonly name = 'ovf' as const;
   private dests: readonly SchedDest[] = [];
+  /** Present when created with { indexed: true } (the table): picks read it instead of scanning. */
+  private readonly index: LoadIndex | null;
+
+  constructor(indexed = false) {
+    this.index = indexed ? new LoadIndex(ORDER) : null;
+  }
 
   update(dests: readonly SchedDest[]): void {
     this.dests = dests;
+    this.index?.rebuild(dests);
+  }
+
+  changed(d: SchedDest): void {
+    this.index?.changed(d);
   }
 
   pick(_key: PacketKey, _nowMs: number): SchedDest | null {
+    if (this.index) return this.index.best();
     const dests = this.dests;
     let best: SchedDest | null = null;
     let hw = 0;

@@ -1,15 +1,34 @@
 // sed — shortest expected delay (ip_vs_sed.c): minimises (active + 1) / weight; inactive ignored.
+import { LoadIndex, type LoadOrder } from './load-index.js';
 import type { PacketKey, SchedDest, Scheduler } from './types.js';
+
+// (active + 1) / weight, cross-multiplied as the kernel compares it.
+const ORDER: LoadOrder = {
+  eligible: (d) => !d.overloaded && d.weight > 0,
+  better: (a, b) => (a.activeConns + 1) * b.weight < (b.activeConns + 1) * a.weight,
+};
 
 export class ShortestExpectedDelayScheduler implements Scheduler {
   readonly name = 'sed' as const;
   private dests: readonly SchedDest[] = [];
+  /** Present when created with { indexed: true } (the table): picks read it instead of scanning. */
+  private readonly index: LoadIndex | null;
+
+  constructor(indexed = false) {
+    this.index = indexed ? new LoadIndex(ORDER) : null;
+  }
 
   update(dests: readonly SchedDest[]): void {
     this.dests = dests;
+    this.index?.rebuild(dests);
+  }
+
+  changed(d: SchedDest): void {
+    this.index?.changed(d);
   }
 
   pick(_key: PacketKey, _nowMs: number): SchedDest | null {
+    if (this.index) return this.index.best();
     const dests = this.dests;
     const n = dests.length;
     let i = 0;

@@ -46,6 +46,11 @@ export interface Scheduler {
    * caller as long as update() is called again after each change.
    */
   update(dests: readonly SchedDest[]): void;
+  /**
+   * A destination's activeConns, inactiveConns or overloaded flag changed (weights and the list
+   * change through update). Only indexed schedulers need it; the others ignore it.
+   */
+  changed?(d: SchedDest): void;
   /** Pick a destination for a new connection, or null ("no destination available"). */
   pick(key: PacketKey, nowMs: number): SchedDest | null;
 }
@@ -69,6 +74,12 @@ export interface SchedOptions {
   localityExpirationMs?: number;
   /** mh: lookup table size, one of MH_TABLE_SIZES. */
   mhTableSize?: number;
+  /**
+   * lc, wlc, sed, fo, ovf: keep an exact index of the best destination (load-index.ts) instead of
+   * scanning the list on every pick. The caller must then report every change of a destination's
+   * counters or overload flag through Scheduler.changed (the ipvs table does).
+   */
+  indexed?: boolean;
 }
 
 /**
