@@ -1,6 +1,6 @@
 // fo — weighted fail-over (ip_vs_fo.c): the highest weight among dests not overloaded;
 // ties keep the earliest; load is ignored.
-import { LoadIndex, type LoadOrder } from './load-index.js';
+import { INDEX_MIN_DESTS, LoadIndex, type LoadOrder } from './load-index.js';
 import type { PacketKey, SchedDest, Scheduler } from './types.js';
 
 // The highest weight; the kernel's strict `>` keeps the earliest of equal weights.
@@ -19,17 +19,21 @@ export class WeightedFailoverScheduler implements Scheduler {
     this.index = indexed ? new LoadIndex(ORDER) : null;
   }
 
+  /** Whether picks read the index: only for lists long enough for the scan to cost more. */
+  private indexing = false;
+
   update(dests: readonly SchedDest[]): void {
     this.dests = dests;
-    this.index?.rebuild(dests);
+    this.indexing = this.index !== null && dests.length >= INDEX_MIN_DESTS;
+    if (this.indexing) this.index!.rebuild(dests);
   }
 
   changed(d: SchedDest): void {
-    this.index?.changed(d);
+    if (this.indexing) this.index!.changed(d);
   }
 
   pick(_key: PacketKey, _nowMs: number): SchedDest | null {
-    if (this.index) return this.index.best();
+    if (this.indexing) return this.index!.best();
     const dests = this.dests;
     let best: SchedDest | null = null;
     let hw = 0;

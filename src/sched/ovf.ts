@@ -1,6 +1,6 @@
 // ovf — overflow (ip_vs_ovf.c): the highest weight among dests that are not overloaded, have
 // weight > 0 and no more active connections than their weight; ties keep the earliest.
-import { LoadIndex, type LoadOrder } from './load-index.js';
+import { INDEX_MIN_DESTS, LoadIndex, type LoadOrder } from './load-index.js';
 import type { PacketKey, SchedDest, Scheduler } from './types.js';
 
 // The highest weight among dests whose active connections do not exceed their weight.
@@ -19,17 +19,21 @@ export class OverflowScheduler implements Scheduler {
     this.index = indexed ? new LoadIndex(ORDER) : null;
   }
 
+  /** Whether picks read the index: only for lists long enough for the scan to cost more. */
+  private indexing = false;
+
   update(dests: readonly SchedDest[]): void {
     this.dests = dests;
-    this.index?.rebuild(dests);
+    this.indexing = this.index !== null && dests.length >= INDEX_MIN_DESTS;
+    if (this.indexing) this.index!.rebuild(dests);
   }
 
   changed(d: SchedDest): void {
-    this.index?.changed(d);
+    if (this.indexing) this.index!.changed(d);
   }
 
   pick(_key: PacketKey, _nowMs: number): SchedDest | null {
-    if (this.index) return this.index.best();
+    if (this.indexing) return this.index!.best();
     const dests = this.dests;
     let best: SchedDest | null = null;
     let hw = 0;
