@@ -96,7 +96,7 @@ export default async function (): Promise<void> {
   }
   const runs = Number(process.env.LVSD_VRRP_BENCH_RUNS ?? 0);
   const settings: Setting[] = [
-    { label: 'v2 advert_int 1', version: 2, advertInt: 1, runs: runs || 5 },
+    { label: 'v2 advert_int 1', version: 2, advertInt: 1, runs: runs || 10 },
     { label: 'v3 advert_int 0.05', version: 3, advertInt: 0.05, runs: runs || 10 },
   ];
   console.log('failover: master SIGKILLed + link down -> VIP answers from the backup (client probes every 10 ms)');
