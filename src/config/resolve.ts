@@ -48,7 +48,6 @@ function resolveVs(vs: VirtualServer): void {
       for (const k of INHERITED) if (c[k] === null) c[k] = d[k];
       if ('virtualhost' in c && c.virtualhost === null) c.virtualhost = rs.virtualhost;
     }
-    for (const fc of rs.FILE_CHECK) void fc;
   }
   if (vs.lvs_method === null) vs.lvs_method = { method: 'NAT', tunnel: null };
   for (const rs of vs.real_server) if (rs.lvs_method === null) rs.lvs_method = vs.lvs_method;

@@ -3,7 +3,7 @@
 
 import type { ConfigModel, RealServer, VirtualServer } from '../config/index.js';
 import { checkersOf } from '../config/index.js';
-import { addrToBig, compareAddr } from '../config/keywords/lvs.js';
+import { addrToBig } from '../config/keywords/lvs.js';
 import type { DestSpec, Protocol, ServiceKey, ServiceSpec, TableSpec } from '../ipvs/index.js';
 import type { CheckerSpec, RealServerCheckSpec, ScriptPolicy, ScriptSpec, VirtualServerCheckSpec } from '../check/index.js';
 
@@ -93,7 +93,6 @@ function* addressRange(first: string, last: string, family: 4 | 6): Generator<st
   let n = addrToBig(first, family);
   const end = addrToBig(last, family);
   for (; n <= end; n++) yield bigToText(n, family);
-  void compareAddr;
 }
 
 function bigToText(n: bigint, family: 4 | 6): string {

@@ -102,4 +102,3 @@ export const lvsdKeywords = {
   lvsd_defs: block('lvsd_defs', lvsdDefsSchema),
   lvsd_schedule: blocks('lvsd_schedule', scheduleSchema, readName),
 };
-void readInt;

@@ -1,6 +1,6 @@
 // The top level of a configuration file: which blocks may appear and where their tables live.
 
-import { custom, ModelOf, Schema } from '../schema.js';
+import { ModelOf, Schema } from '../schema.js';
 import { sslBlock, virtualServerGroups, virtualServers } from './lvs.js';
 import { globalKeywords } from './global.js';
 import { vrrpKeywords } from './vrrp.js';
@@ -16,4 +16,3 @@ export const topSchema = {
 } satisfies Schema;
 
 export type ConfigModel = ModelOf<typeof topSchema>;
-export { custom };
