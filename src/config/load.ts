@@ -42,7 +42,7 @@ export function loadConfig(file: string, opts: LoadOptions = {}): LoadResult {
   const pre = preprocess(file, { configId: opts.configId ?? defaultConfigId(), env: opts.env, random: opts.random, defines: opts.defines }, diag);
   const text = pre.lines.map((l) => l.text).join('\n');
   const hash = createHash('sha256').update(text).digest('hex');
-  const stmts = diag.hasErrors ? [] : parseLines(pre.lines, diag);
+  const stmts = diag.hasErrors ? [] : parseLines(pre.lines, diag, text);
   if (diag.hasErrors) return { config: null, diagnostics: diag, files: pre.files, hash, text };
   const ctx = { diag };
   const config = readBlock(topSchema, stmts, ctx, { name: 'the top level' }, null);

@@ -87,8 +87,8 @@ export class SourceMap {
   }
 }
 
-export function parseLines(lines: SourceLine[], diag: Diagnostics): Stmt[] {
-  const text = lines.map((l) => l.text).join('\n');
+/** `text` is the lines joined by newlines (callers that already joined them pass it in). */
+export function parseLines(lines: SourceLine[], diag: Diagnostics, text = lines.map((l) => l.text).join('\n')): Stmt[] {
   const map = new SourceMap(lines);
   const tooDeep = findExcessNesting(text);
   if (tooDeep >= 0) {
