@@ -5,28 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createRequire } from 'node:module';
 import { createTable, type IpvsTable, type ServiceSpec } from '../../src/ipvs/index.js';
 import { NftEngine, servicesFromTable, TableDirector } from '../../src/forward/nft/index.js';
-import { CLIENT4, FETCH_JS, HOLD_JS, Topology, VIP4, rs4 } from './nft-topology.js';
+import { CLIENT4, FETCH_JS, HOLD_JS, RAW_TCP_JS, Topology, VIP4, rs4 } from './nft-topology.js';
 
 const isRoot = process.getuid?.() === 0;
 if (!isRoot) console.log('skipping nft bad-input netns tests: they need root (network namespaces, nftables)');
 const d = isRoot ? describe : describe.skip;
 
-// Sends COUNT bare TCP segments (flags: "syn" or "ack") from CLIENT to VIP:PORT via a raw socket.
-const RAW_TCP_JS = `
-const raw = require(process.argv[1]);
-const [src, dst, dport, count, kind] = [process.argv[2], process.argv[3], Number(process.argv[4]), Number(process.argv[5]), process.argv[6]];
-const s = raw.createSocket({ protocol: raw.Protocol.TCP });
-const ip = (a) => Buffer.from(a.split('.').map(Number));
-function seg(sport) {
-  const b = Buffer.alloc(20); b.writeUInt16BE(sport, 0); b.writeUInt16BE(dport, 2); b.writeUInt32BE(12345, 4);
-  b.writeUInt32BE(kind === 'ack' ? 777 : 0, 8); b[12] = 5 << 4; b[13] = kind === 'ack' ? 0x10 : 0x02; b.writeUInt16BE(64240, 14);
-  const p = Buffer.concat([ip(src), ip(dst), Buffer.from([0, 6, 0, 20]), b]); let sum = 0;
-  for (let i = 0; i < p.length; i += 2) sum += p.readUInt16BE(i);
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16); b.writeUInt16BE(~sum & 0xffff, 16); return b; }
-let i = 0; const next = () => { if (i >= count) { console.log(JSON.stringify({ sent: i })); s.close(); return; }
-  const b = seg(20000 + (i++ % 40000)); s.send(b, 0, b.length, dst, (e) => { if (e) { console.error(e); process.exit(1); } next(); }); };
-next();
-`;
 const rawSocketPath = createRequire(import.meta.url).resolve('raw-socket');
 
 const spec = (): ServiceSpec[] => [

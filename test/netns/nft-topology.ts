@@ -1,7 +1,7 @@
 // Network-namespace fixture for the nft engine tests and bench: a client, a director and three
 // real servers on 192.0.2.0/24 (client side), 198.51.100.0/24 (server side), 2001:db8::/32.
 // The VIPs (203.0.113.0/24, 2001:db8:3::/64) are routed to the director, not assigned to it.
-// Real servers run an HTTP server (ports 80 and 8080) and a UDP echo (port 5353) that report the
+// Real servers run an HTTP server (ports 80, 8080, 8100) and a UDP echo (port 5353) that report the
 // client address they saw. Everything created is removed by destroy().
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -21,14 +21,14 @@ function sh(args: string[]): void {
   if (r.status !== 0) throw new Error(`${args.join(' ')}: ${r.stderr}`);
 }
 
-// The server every real server runs: HTTP on 80 and 8080, UDP echo on 5353.
-const SERVER_JS = `
+// The server every real server runs: HTTP on 80, 8080 and 8100, UDP echo on 5353.
+export const SERVER_JS = `
 const http = require('http'); const dgram = require('dgram');
 const name = process.argv[1];
 const h = (req, res) => { const body = JSON.stringify({ rs: name, client: req.socket.remoteAddress.replace(/^::ffff:/, ''), port: req.socket.localPort });
   if (req.url.startsWith('/big')) { res.end(Buffer.alloc(Number(req.url.slice(5)) || 1000000, 97)); return; }
   res.setHeader('content-type', 'application/json'); res.end(body); };
-for (const p of [80, 8080]) http.createServer(h).listen(p, '::');
+for (const p of [80, 8080, 8100]) http.createServer(h).listen(p, '::');
 for (const fam of ['udp4', 'udp6']) { const u = dgram.createSocket({ type: fam, ipv6Only: fam === 'udp6' });
   u.on('message', (m, r) => u.send(JSON.stringify({ rs: name, client: r.address, len: m.length }), r.port, r.address));
   u.bind(5353); }
@@ -158,4 +158,21 @@ const once = () => new Promise((res) => { const req = http.get(url, { agent, tim
 process.stdin.setEncoding('utf8');
 let chain = Promise.resolve();
 process.stdin.on('data', (d) => { for (const _ of d.split('\\n').filter(Boolean)) chain = chain.then(once).then((r) => console.log(JSON.stringify(r))); });
+`;
+
+// Sends COUNT bare TCP segments (flags: "syn" or "ack") from CLIENT to VIP:PORT via a raw socket.
+export const RAW_TCP_JS = `
+const raw = require(process.argv[1]);
+const [src, dst, dport, count, kind] = [process.argv[2], process.argv[3], Number(process.argv[4]), Number(process.argv[5]), process.argv[6]];
+const s = raw.createSocket({ protocol: raw.Protocol.TCP });
+const ip = (a) => Buffer.from(a.split('.').map(Number));
+function seg(sport) {
+  const b = Buffer.alloc(20); b.writeUInt16BE(sport, 0); b.writeUInt16BE(dport, 2); b.writeUInt32BE(12345, 4);
+  b.writeUInt32BE(kind === 'ack' ? 777 : 0, 8); b[12] = 5 << 4; b[13] = kind === 'ack' ? 0x10 : 0x02; b.writeUInt16BE(64240, 14);
+  const p = Buffer.concat([ip(src), ip(dst), Buffer.from([0, 6, 0, 20]), b]); let sum = 0;
+  for (let i = 0; i < p.length; i += 2) sum += p.readUInt16BE(i);
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16); b.writeUInt16BE(~sum & 0xffff, 16); return b; }
+let i = 0; const next = () => { if (i >= count) { console.log(JSON.stringify({ sent: i })); s.close(); return; }
+  const b = seg(20000 + (i++ % 40000)); s.send(b, 0, b.length, dst, (e) => { if (e) { console.error(e); process.exit(1); } next(); }); };
+next();
 `;

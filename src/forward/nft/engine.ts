@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { CommandRunner } from './commands.js';
 import { isActiveState, parseConntrackLine, parseQueueProc, type CtEntry } from './conntrack-line.js';
+import { parseDrFlows } from './dr-flows.js';
 import { syncDrRoutes, type DrRoute } from './dr-routes.js';
 import { NftNativeError, NftServiceError, TunUnsupportedError } from './errors.js';
 import { destIdentity, isLvsdMark, MARK_BASE, MARK_MASK, MarkAllocator } from './marks.js';
@@ -22,6 +23,8 @@ interface MarkInfo {
   family: 4 | 6;
   method: string;
   addr: string;
+  /** DR dest of a VIP service: its flows live in nft flow sets, not in conntrack. */
+  flowSet: boolean;
 }
 
 export interface KernelCounters extends Record<KernelCounterName, number> {
@@ -44,6 +47,8 @@ export class NftEngine {
   private helper: ChildProcessWithoutNullStreams | null = null;
   private events: ChildProcess | null = null;
   private services: readonly NftService[] = [];
+  /** mark -> family of the DR flow sets in the kernel now (deleted once their dest is gone). */
+  private flowSets = new Map<number, 4 | 6>();
   private readonly stats: NftCounters = { queued: 0, picked: 0, noDest: 0, malformed: 0, unknownService: 0, verdictErrors: 0 };
 
   constructor(private readonly director: NftDirector, options: NftEngineOptions = {}) {
@@ -80,8 +85,9 @@ export class NftEngine {
         const identity = destIdentity(s.id, d.addr, d.port);
         const mark = this.marks.markFor(identity);
         m.set(d.id, mark);
-        markInfo.set(mark, { serviceId: s.id, destId: d.id, proto: s.proto, family: s.family, method: s.method, addr: d.addr });
-        dests.push({ mark, identity, family: s.family, method: s.method as MarkedDest['method'], addr: d.addr, port: d.port, snatAddr: s.snatAddr });
+        const flowSet = s.method === 'dr' && s.vip !== undefined;
+        markInfo.set(mark, { serviceId: s.id, destId: d.id, proto: s.proto, family: s.family, method: s.method, addr: d.addr, flowSet });
+        dests.push({ mark, identity, family: s.family, method: s.method as MarkedDest['method'], addr: d.addr, port: d.port, snatAddr: s.snatAddr, flowSet });
       }
       destMarks.set(s.id, m);
     }
@@ -91,15 +97,18 @@ export class NftEngine {
       if (markInfo.has(mark) || !draining.has(mark)) continue;
       markInfo.set(mark, info);
       const identity = this.marks.identityOf(mark) ?? '';
-      if (info.method === 'dr') dests.push({ mark, identity, family: info.family, method: 'dr', addr: info.addr, port: 0 });
+      if (info.method === 'dr') dests.push({ mark, identity, family: info.family, method: 'dr', addr: info.addr, port: 0, flowSet: info.flowSet });
     }
+    const flowSetNow = new Set(dests.filter((d) => d.flowSet).map((d) => d.mark));
+    const staleFlowSets = [...this.flowSets].filter(([m]) => !flowSetNow.has(m)).map(([mark, family]) => ({ mark, family }));
     this.marks.retain(new Set([...markInfo.keys()].map((m) => this.marks.identityOf(m) ?? '')));
     const text = renderRuleset({
       vipServices: services
         .filter((s) => s.vip !== undefined)
-        .map((s) => ({ family: s.family, vip: s.vip as string, proto: s.proto, vport: s.vport ?? 0 })),
+        .map((s) => ({ family: s.family, vip: s.vip as string, proto: s.proto, vport: s.vport ?? 0, dr: s.method === 'dr' })),
       fwmarks: services.filter((s) => s.fwmark !== undefined).map((s) => s.fwmark as number),
       dests,
+      staleFlowSets,
     });
     await this.runner.must('nft', ['-f', '-'], text);
     const drRoutes: DrRoute[] = dests.filter((d) => d.method === 'dr').map((d) => ({ mark: d.mark, family: d.family, addr: d.addr }));
@@ -108,6 +117,7 @@ export class NftEngine {
     this.programmed = new Map(dests.map((d) => [d.identity, d.mark]));
     this.destMarks = destMarks;
     this.markInfo = markInfo;
+    this.flowSets = new Map(dests.filter((d) => d.flowSet).map((d) => [d.mark, d.family]));
   }
 
   /** Stops listening and removes everything lvsd put in the kernel. */
@@ -200,6 +210,14 @@ export class NftEngine {
         const e = parseConntrackLine(line);
         if (e) out.push(e);
       }
+    }
+    if ([...this.markInfo.values()].some((i) => i.flowSet)) {
+      const r = await this.runner.run('nft', ['-j', 'list', 'table', 'inet', TABLE]);
+      const protoOf = (mark: number): 'tcp' | 'udp' | undefined => {
+        const p = this.markInfo.get(mark)?.proto;
+        return p === 'tcp' || p === 'udp' ? p : undefined;
+      };
+      if (r.code === 0) out.push(...parseDrFlows(r.stdout, protoOf));
     }
     return out;
   }
