@@ -4,6 +4,18 @@ import dgram from 'node:dgram';
 import http from 'node:http';
 import net from 'node:net';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { relayHelperPath } from '../../src/forward/proxy/native-relay.js';
+
+/** The TCP relays the suites run against: Node always; native when the helper builds here. */
+export const RELAYS: ('node' | 'native')[] = ((): ('node' | 'native')[] => {
+  try {
+    relayHelperPath();
+    return ['node', 'native'];
+  } catch (e) {
+    console.log(`native relay tests skipped: ${(e as Error).message}`);
+    return ['node'];
+  }
+})();
 
 export interface Backend {
   addr: string;
@@ -168,7 +180,7 @@ export function sleep(ms: number): Promise<void> {
  * /proc/net/{tcp,tcp6,udp,udp6}. Unlike a raw fd count, this ignores the test runner's own pipes
  * and event fds, so a growth is a leaked network socket.
  */
-export function openInetSockets(): number {
+export function openInetSockets(pids: number[] = []): number {
   const inodes = new Set<string>();
   for (const f of ['tcp', 'tcp6', 'udp', 'udp6']) {
     const lines = readFileSync(`/proc/net/${f}`, 'utf8').split('\n').slice(1);
@@ -178,12 +190,20 @@ export function openInetSockets(): number {
     }
   }
   let n = 0;
-  for (const fd of readdirSync('/proc/self/fd')) {
+  for (const pid of ['self', ...pids]) {
+    let fds: string[] = [];
     try {
-      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`));
-      if (m && inodes.has(m[1]!)) n++;
+      fds = readdirSync(`/proc/${pid}/fd`);
     } catch {
-      // fd closed while listing
+      continue; // process gone
+    }
+    for (const fd of fds) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (m && inodes.has(m[1]!)) n++;
+      } catch {
+        // fd closed while listing
+      }
     }
   }
   return n;

@@ -1,5 +1,5 @@
 // The proxy engine end to end on loopback: real HTTP/TCP/UDP servers, real sockets.
-import { afterEach, describe, expect, test } from '@jest/globals';
+import { afterEach, beforeAll, describe, expect, test } from '@jest/globals';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { createTable, type DestSpec, type IpvsTable, type ServiceSpec } from '../../src/ipvs/index.js';
@@ -7,8 +7,18 @@ import { ProxyEngine, type ProxyEngineEvent } from '../../src/forward/proxy/inde
 import { createScheduler, foldAddress } from '../../src/sched/index.js';
 import type { SchedDest, SchedulerName } from '../../src/sched/types.js';
 import {
-  type Backend, connectLine, echoBackend, get, httpBackend, rawBackend, readAll, udpAsk, udpBackend, until,
+  type Backend, connectLine, echoBackend, get, httpBackend, RELAYS, rawBackend, readAll, udpAsk, udpBackend, until,
 } from './helpers.js';
+
+/** The TCP relay the running describe block tests (each TCP block runs once per relay). */
+let relay: 'node' | 'native' = 'node';
+const eachRelay = (name: string, body: () => void): void =>
+  describe.each(RELAYS)(`${name} (%s relay)`, (r) => {
+    beforeAll(() => {
+      relay = r;
+    });
+    body();
+  });
 
 const VIP = '127.0.0.10';
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -51,7 +61,7 @@ async function setup(service: Omit<ServiceSpec, 'key'> & { protocol?: 'tcp' | 'u
   const port = await freePort(addr);
   const table = createTable();
   const clock = { offset: 0 };
-  const engine = new ProxyEngine({ workers, clock: () => performance.now() + clock.offset, connectTimeoutMs: 1000, sweepIntervalMs: 100 });
+  const engine = new ProxyEngine({ workers, relay, clock: () => performance.now() + clock.offset, connectTimeoutMs: 1000, sweepIntervalMs: 100 });
   const events: ProxyEngineEvent[] = [];
   engine.on('event', (e: ProxyEngineEvent) => events.push(e));
   const { protocol = 'tcp', addr: _a, ...rest } = service;
@@ -78,7 +88,7 @@ function reference(name: SchedulerName, dests: DestSpec[], flags = {}) {
   };
 }
 
-describe('distribution', () => {
+eachRelay('distribution', () => {
   for (const [name, weights, flags] of [
     ['rr', [1, 1, 1], {}],
     ['wrr', [3, 1, 2], {}],
@@ -103,7 +113,7 @@ describe('distribution', () => {
   }
 });
 
-describe('connections and table state', () => {
+eachRelay('connections and table state', () => {
   test('states, counters, half-close and traffic reach the table', async () => {
     const [b] = await backends('echo', 1);
     const s = await setup({ scheduler: 'rr', dests: [destOf(b!)] });
@@ -269,8 +279,8 @@ describe('UDP', () => {
   });
 });
 
-describe('workers', () => {
-  test('relay workers: exact rr sequence, counters and states reported back', async () => {
+eachRelay('workers', () => {
+  test('relay workers (native: helpers): exact rr sequence, counters and states reported back', async () => {
     const bs = await backends('http', 3);
     const dests = bs.map((b) => destOf(b));
     const s = await setup({ scheduler: 'wrr', dests: [destOf(bs[0]!, 3), destOf(bs[1]!, 1), destOf(bs[2]!, 2)] }, 2);

@@ -12,7 +12,9 @@ import net from 'node:net';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Conn, IpvsTable, Service } from '../../ipvs/index.js';
+import { NativeRelay, relayHelperPath } from './native-relay.js';
 import { proxyHeaderV1, proxyHeaderV2 } from './proxy-header.js';
+import type { HelperRecord } from './relay-protocol.js';
 import { TcpRelay, type RelayEnd, type RelayState, type RelayTarget } from './tcp-relay.js';
 import { UdpService } from './udp-service.js';
 import type { FromWorker, Pick, ToWorker, WorkerEvent } from './worker-protocol.js';
@@ -31,6 +33,13 @@ export interface ProxyEngineOptions {
   backlog?: number;
   /** Which services this engine serves (default all); others belong to another engine (nft). */
   serves?: (svc: Service) => boolean;
+  /**
+   * Who relays TCP: 'native' runs native/lvsd-relay helpers (one per worker, at least one;
+   * accept + connect + splice in C, picks still made here); 'node' relays in Node (workers or this
+   * process); 'auto' is native when the helper builds, else node. UDP is always relayed here.
+   * Default: $LVSD_PROXY_RELAY, else 'auto'.
+   */
+  relay?: 'node' | 'native' | 'auto';
 }
 
 /** Faults and outcomes, counted (lvsd's own figures; the table has the IPVS ones). */
@@ -49,6 +58,12 @@ export interface ProxyCounters {
   udpNoDest: number;
   udpSendErrors: number;
   listenErrors: number;
+  /** native relay: bad records from a helper (skipped) */
+  relayMalformed: number;
+  /** native relay: errors a helper reported (a bad record from us, accept failures) */
+  relayErrors: number;
+  /** native relay: helpers restarted after they died */
+  relayRestarts: number;
 }
 
 export type ProxyEngineEvent =
@@ -59,7 +74,11 @@ export type ProxyEngineEvent =
   | { type: 'unsupported'; service: string; message: string }
   /** once per service: the proxy forwards full-NAT whatever lvs_method says */
   | { type: 'forwarding-note'; service: string; methods: string[]; message: string }
-  | { type: 'worker-exit'; worker: number; code: number | null };
+  | { type: 'worker-exit'; worker: number; code: number | null }
+  /** the native relay was asked for but cannot run: Node relays instead */
+  | { type: 'relay-fallback'; message: string }
+  /** a native relay helper misbehaved (counted; at most one event per second) */
+  | { type: 'relay-error'; worker: number; message: string };
 
 interface Listener {
   id: number;
@@ -69,13 +88,22 @@ interface Listener {
   port: number;
   server?: net.Server;
   udp?: UdpService;
+  /** listened on by the native helpers */
+  native?: boolean;
   draining: boolean;
 }
 
 interface Live {
+  /** the key in ProxyEngine.live: the first conn's id (a retry replaces conn) */
+  key: number;
   conn: Conn;
   relay: TcpRelay | null;
+  /** Node relay worker, or -1 */
   worker: number;
+  /** native helper, its slot and our token for the connection, or -1 */
+  helper: number;
+  slot: number;
+  token: number;
   retried: boolean;
 }
 
@@ -99,12 +127,19 @@ export class ProxyEngine extends EventEmitter {
   readonly counters: ProxyCounters = {
     accepted: 0, noDest: 0, refused: 0, retried: 0, connectTimeouts: 0, clientResets: 0, backendResets: 0,
     closed: 0, closedNoReply: 0, killed: 0, udpDatagrams: 0, udpNoDest: 0, udpSendErrors: 0, listenErrors: 0,
+    relayMalformed: 0, relayErrors: 0, relayRestarts: 0,
   };
   private table: IpvsTable | null = null;
   private readonly vsListeners = new Map<string, Listener>();
   private readonly live = new Map<number, Live>();
   private readonly vipHeld = new Map<string, boolean>();
   private readonly workers: WorkerSlot[] = [];
+  private readonly helpers: (NativeRelay | null)[] = [];
+  /** native connections by the token the helper knows them by (u32, never 0) */
+  private readonly tokens = new Map<number, Live>();
+  private nextToken = 1;
+  private nativeBin: string | null = null;
+  private lastRelayErrorLog = -Infinity;
   private readonly noted = new Set<string>();
   private readonly lastNoDestLog = new Map<string, number>();
   private sweepTimer: NodeJS.Timeout | null = null;
@@ -126,6 +161,7 @@ export class ProxyEngine extends EventEmitter {
       sweepIntervalMs: options.sweepIntervalMs ?? 1000,
       vipsHeldByDefault: options.vipsHeldByDefault ?? true,
       backlog: options.backlog ?? 4096,
+      relay: options.relay ?? relayFromEnv() ?? 'auto',
     };
   }
 
@@ -133,7 +169,16 @@ export class ProxyEngine extends EventEmitter {
   async start(table: IpvsTable): Promise<void> {
     this.table = table;
     this.stopping = false;
-    await Promise.all(Array.from({ length: this.opts.workers }, (_, i) => this.startWorker(i)));
+    this.nativeBin = null;
+    if (this.opts.relay !== 'node') {
+      try {
+        this.nativeBin = relayHelperPath();
+      } catch (e) {
+        this.emit('event', { type: 'relay-fallback', message: `${(e as Error).message}; Node relays TCP` } satisfies ProxyEngineEvent);
+      }
+    }
+    if (this.nativeBin) for (let i = 0; i < Math.max(1, this.opts.workers); i++) this.startHelper(i);
+    else await Promise.all(Array.from({ length: this.opts.workers }, (_, i) => this.startWorker(i)));
     this.lastGc = this.clock();
     table.estimate(this.clock());
     this.sweepTimer = setInterval(() => this.sweep(), this.opts.sweepIntervalMs);
@@ -170,8 +215,8 @@ export class ProxyEngine extends EventEmitter {
       if (!this.isHeld(k.addr)) continue;
       wanted.set(`${k.protocol}|${svc.keyText}`, { svc, protocol: k.protocol, addr: k.addr, port: k.port });
     }
-    for (const [id, l] of this.vsListeners) if (!wanted.has(id) && !l.draining) this.stopListener(id, l);
     const starts: Promise<void>[] = [];
+    for (const [id, l] of this.vsListeners) if (!wanted.has(id) && !l.draining) starts.push(this.stopListener(id, l));
     for (const [id, w] of wanted) {
       const cur = this.vsListeners.get(id);
       if (cur && !cur.draining) continue;
@@ -191,13 +236,12 @@ export class ProxyEngine extends EventEmitter {
   /** Stops accepting, lets connections finish for up to drainMs, then resets the rest. */
   async stop(drainMs = 0): Promise<void> {
     this.stopping = true;
-    for (const [id, l] of this.vsListeners) this.stopListener(id, l, true);
+    await Promise.all([...this.vsListeners].map(([id, l]) => this.stopListener(id, l, true)));
     const deadline = Date.now() + drainMs;
     while (this.live.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    for (const l of this.live.values()) {
-      if (l.relay) l.relay.kill();
-      else this.toWorker(l.worker, ['kill', l.conn.id]);
-    }
+    for (const l of this.live.values()) this.killLive(l);
+    await Promise.all(this.helpers.map((h) => h?.close()));
+    this.helpers.length = 0;
     await Promise.all(this.workers.map((w) => new Promise<void>((resolve) => {
       if (w.proc.exitCode !== null || w.proc.signalCode !== null) return resolve();
       w.proc.once('exit', () => resolve());
@@ -217,7 +261,7 @@ export class ProxyEngine extends EventEmitter {
 
   /** PIDs of the relay workers (for the daemon's status and memory figures). */
   workerPids(): number[] {
-    return this.workers.map((w) => w.proc.pid).filter((p): p is number => p !== undefined);
+    return [...this.workers.map((w) => w.proc.pid), ...this.helpers.map((h) => h?.pid)].filter((p): p is number => p !== undefined);
   }
 
   /** Number of proxied TCP connections still open. */
@@ -246,9 +290,7 @@ export class ProxyEngine extends EventEmitter {
     }
     for (const c of table.expire(now)) {
       const l = this.live.get(c.id);
-      if (!l) continue;
-      if (l.relay) l.relay.kill();
-      else this.toWorker(l.worker, ['kill', c.id]);
+      if (l) this.killLive(l);
     }
     const udpTimeout = table.timeoutSpec.udp * 1000;
     for (const [id, l] of this.vsListeners) {
@@ -277,7 +319,9 @@ export class ProxyEngine extends EventEmitter {
     this.vsListeners.set(id, l);
     this.listenersById.set(l.id, l);
     try {
-      if (protocol === 'tcp') {
+      if (protocol === 'tcp' && this.nativeBin) {
+        await this.listenNative(l);
+      } else if (protocol === 'tcp') {
         const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true });
         server.on('connection', (s) => this.onConnection(l, s));
         server.on('error', () => undefined);
@@ -319,10 +363,16 @@ export class ProxyEngine extends EventEmitter {
     if (results.some((ok) => ok)) server.close();
   }
 
-  private stopListener(id: string, l: Listener, final = false): void {
+  /** Resolves when the native helpers have closed the socket (at once otherwise). */
+  private async stopListener(id: string, l: Listener, final = false): Promise<void> {
     l.draining = true;
     for (let i = 0; i < this.workers.length; i++) this.toWorker(i, ['unlisten', l.id]);
     this.listenersById.delete(l.id);
+    let closed: Promise<unknown> | null = null;
+    if (l.native) {
+      closed = Promise.all(this.helpers.map((h) => h?.unlisten(l.id)));
+      this.vsListeners.delete(id);
+    }
     if (l.server) {
       l.server.close();
       this.vsListeners.delete(id);
@@ -331,6 +381,7 @@ export class ProxyEngine extends EventEmitter {
       l.udp.close();
       this.vsListeners.delete(id);
     }
+    if (closed) await closed;
     this.emit('event', { type: 'stopped-listening', service: l.keyText, protocol: l.protocol, addr: l.addr, port: l.port } satisfies ProxyEngineEvent);
   }
 
@@ -370,7 +421,7 @@ export class ProxyEngine extends EventEmitter {
       return;
     }
     const target = this.targetFor(svc, r.conn, l.port);
-    const live: Live = { conn: r.conn, relay: null, worker: -1, retried: false };
+    const live: Live = { key: r.conn.id, conn: r.conn, relay: null, worker: -1, helper: -1, slot: -1, token: 0, retried: false };
     const id = r.conn.id;
     this.live.set(id, live);
     // Only reached without workers (or in the moment before they share the socket).
@@ -414,6 +465,7 @@ export class ProxyEngine extends EventEmitter {
   private onEnd(id: number, live: Live, reason: RelayEnd): void {
     if (!this.live.has(id)) return;
     this.live.delete(id);
+    if (live.token) this.tokens.delete(live.token);
     // a refusal is counted when it happens (onRefused); the final reason counts the rest
     if (reason !== 'refused') this.counters[END_COUNTER[reason]]++;
     if (live.relay) {
@@ -501,25 +553,161 @@ export class ProxyEngine extends EventEmitter {
 
   /** A worker accepted a connection: schedule it here, in arrival order, and answer. */
   private pickFor(worker: number, req: number, lid: number, clientAddr: string, clientPort: number, now: number): Pick {
+    const s = this.scheduleAccept(lid, clientAddr, clientPort, now);
+    if (!s) return [req, -1, '', 0, ''];
+    const { conn, target } = s;
+    this.live.set(conn.id, { key: conn.id, conn, relay: null, worker, helper: -1, slot: -1, token: 0, retried: false });
+    const slot = this.workers[worker];
+    if (slot) slot.load++;
+    return [req, conn.id, target.addr, target.port, target.header ? target.header.toString('base64') : ''];
+  }
+
+  /** Schedules a connection accepted on listener lid (by a worker or a helper), in arrival order. */
+  private scheduleAccept(lid: number, clientAddr: string, clientPort: number, now: number): { conn: Conn; target: RelayTarget } | null {
     const table = this.table!;
     const l = this.listenersById.get(lid);
     const svc = l && !l.draining && !this.stopping
       ? table.findService({ kind: 'addr', protocol: 'tcp', addr: l.addr, port: l.port })
       : undefined;
-    if (!l || !svc) return [req, -1, '', 0, ''];
+    if (!l || !svc) return null;
     this.counters.accepted++;
     const r = table.schedule(svc, { clientAddr: unmap(clientAddr, l.addr), clientPort, vaddr: l.addr, vport: l.port }, now);
     if (!r.ok) {
       this.counters.noDest++;
       this.noDest(svc.keyText, r.message);
-      return [req, -1, '', 0, ''];
+      return null;
     }
-    const target = this.targetFor(svc, r.conn, l.port);
-    this.live.set(r.conn.id, { conn: r.conn, relay: null, worker, retried: false });
-    const slot = this.workers[worker];
-    if (slot) slot.load++;
-    return [req, r.conn.id, target.addr, target.port, target.header ? target.header.toString('base64') : ''];
+    return { conn: r.conn, target: this.targetFor(svc, r.conn, l.port) };
   }
+
+  private killLive(l: Live): void {
+    if (l.relay) l.relay.kill();
+    else if (l.helper >= 0) this.helpers[l.helper]?.kill(l.slot, l.token);
+    else this.toWorker(l.worker, ['kill', l.key]);
+  }
+
+  // ---- native relay helpers ------------------------------------------------------------------
+
+  private startHelper(i: number): void {
+    const h = new NativeRelay(
+      this.nativeBin!,
+      this.opts.connectTimeoutMs,
+      (records) => this.onHelperRecords(i, h, records),
+      (n) => {
+        this.counters.relayMalformed += n;
+        this.relayError(i, `${n} malformed record(s) from the relay helper skipped`);
+      },
+      (code, signal) => this.onHelperExit(i, h, code, signal),
+    );
+    this.helpers[i] = h;
+  }
+
+  /** Every helper listens (SO_REUSEPORT); one failing fails the listener. */
+  private async listenNative(l: Listener): Promise<void> {
+    l.native = true;
+    const errs = await Promise.all(this.helpers.map((h) => h ? h.listen(l.id, l.addr, l.port, this.opts.backlog) : Promise.resolve(-1)));
+    const bad = errs.find((e) => e !== 0);
+    if (bad !== undefined) {
+      for (const h of this.helpers) h?.unlisten(l.id);
+      throw new Error(bad < 0 ? 'the relay helper exited' : errnoName(bad));
+    }
+  }
+
+  private relayError(worker: number, message: string): void {
+    const now = this.clock();
+    if (now - this.lastRelayErrorLog < 1000) return;
+    this.lastRelayErrorLog = now;
+    this.emit('event', { type: 'relay-error', worker, message } satisfies ProxyEngineEvent);
+  }
+
+  private takeToken(): number {
+    do {
+      this.nextToken = this.nextToken >= 0xffffffff ? 1 : this.nextToken + 1;
+    } while (this.tokens.has(this.nextToken));
+    return this.nextToken;
+  }
+
+  private onHelperRecords(i: number, h: NativeRelay, records: HelperRecord[]): void {
+    const table = this.table;
+    if (!table || this.helpers[i] !== h) return;
+    const now = this.clock();
+    for (const r of records) {
+      switch (r.type) {
+        case 'listen':
+        case 'unlistened':
+          break; // answered to listenNative / stopListener by the helper shell
+        case 'accept': {
+          const s = this.scheduleAccept(r.listener, r.addr, r.port, now);
+          if (!s) {
+            h.pick(r.slot, 0, null);
+            break;
+          }
+          const token = this.takeToken();
+          const live: Live = { key: s.conn.id, conn: s.conn, relay: null, worker: -1, helper: i, slot: r.slot, token, retried: false };
+          this.live.set(s.conn.id, live);
+          this.tokens.set(token, live);
+          h.pick(r.slot, token, s.target);
+          break;
+        }
+        case 'error':
+          this.counters.relayErrors++;
+          this.relayError(i, r.what === 2 ? `accept failed (errno ${errnoName(r.errno)}); paused for 0.5 s` : 'the relay helper rejected a record');
+          break;
+        default: {
+          const live = this.tokens.get(r.conn);
+          if (!live) break; // ended already (a helper that restarted, or a late record)
+          if (r.type === 'state') table.setState(live.conn, r.state, now);
+          else if (r.type === 'refused') h.retry(live.slot, live.token, this.onRefused(live));
+          else {
+            if (r.inPkts || r.outPkts) {
+              table.traffic(live.conn, r.inPkts, r.inBytes, r.outPkts, r.outBytes);
+              if (r.type === 'traffic') table.touch(live.conn, now);
+            }
+            if (r.type === 'end') this.onEnd(live.key, live, r.reason);
+          }
+        }
+      }
+    }
+  }
+
+  /** A dead helper's connections are gone with it; it is restarted and listens again. */
+  private onHelperExit(i: number, h: NativeRelay, code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.helpers[i] !== h) return;
+    for (const l of [...this.live.values()]) {
+      if (l.helper === i) {
+        this.onState(l, 'CLOSE');
+        this.onEnd(l.key, l, 'killed');
+      }
+    }
+    if (this.stopping) return;
+    this.emit('event', { type: 'worker-exit', worker: i, code: code ?? (signal ? -1 : null) } satisfies ProxyEngineEvent);
+    this.counters.relayRestarts++;
+    this.helpers[i] = null;
+    setTimeout(() => {
+      if (this.stopping || this.helpers[i] !== null) return;
+      this.startHelper(i);
+      const helper = this.helpers[i]!;
+      for (const l of this.vsListeners.values()) {
+        if (!l.native || l.draining) continue;
+        void helper.listen(l.id, l.addr, l.port, this.opts.backlog).then((errno) => {
+          if (errno > 0) {
+            this.counters.listenErrors++;
+            this.emit('event', { type: 'listen-error', service: l.keyText, addr: l.addr, port: l.port, message: `restarted relay helper: ${errnoName(errno)}` } satisfies ProxyEngineEvent);
+          }
+        });
+      }
+    }, 100).unref();
+  }
+}
+
+function relayFromEnv(): 'node' | 'native' | 'auto' | undefined {
+  const v = process.env.LVSD_PROXY_RELAY;
+  return v === 'node' || v === 'native' || v === 'auto' ? v : undefined;
+}
+
+function errnoName(errno: number): string {
+  const e = Object.entries(os.constants.errno).find(([, v]) => v === errno);
+  return e ? e[0] : `errno ${errno}`;
 }
 
 /** An IPv4 client on a dual-stack socket shows as ::ffff:a.b.c.d; the table wants a.b.c.d. */

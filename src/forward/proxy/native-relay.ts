@@ -1,0 +1,163 @@
+// Runs one native/lvsd-relay helper (shell): builds it when missing, spawns it, writes records
+// to its stdin (batched per turn of the event loop) and hands decoded records to the engine.
+// A helper that exits or sends bad records never throws here: the engine is told and decides.
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  encodeKill, encodeListen, encodePick, encodeRetry, encodeUnlisten, HelperRecordReader, type HelperRecord,
+} from './relay-protocol.js';
+import type { RelayTarget } from './tcp-relay.js';
+
+export class RelayHelperError extends Error {
+  readonly code = 'ERELAYHELPER';
+}
+
+/** The repository's native/ folder, found from this module in src/ or dist/src/. */
+function nativeDir(): string | null {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    if (existsSync(join(dir, 'native', 'lvsd-relay.c'))) return join(dir, 'native');
+    dir = dirname(dir);
+  }
+  return null;
+}
+
+let built: string | null = null;
+
+/** Path of the helper binary, compiled when missing or older than its source; throws if it cannot be. */
+export function relayHelperPath(): string {
+  if (built) return built;
+  const dir = nativeDir();
+  if (!dir) throw new RelayHelperError('native/lvsd-relay.c not found');
+  const src = join(dir, 'lvsd-relay.c');
+  const bin = join(dir, 'build', 'lvsd-relay');
+  if (!existsSync(bin) || statSync(bin).mtimeMs < statSync(src).mtimeMs) {
+    mkdirSync(join(dir, 'build'), { recursive: true });
+    const r = spawnSync('cc', ['-O2', '-Wall', '-o', bin, src], { encoding: 'utf8' });
+    if (r.status !== 0) throw new RelayHelperError(`cannot build native/lvsd-relay (needs a C compiler): ${(r.stderr || r.error?.message || '').trim()}`);
+  }
+  built = bin;
+  return bin;
+}
+
+export class NativeRelay {
+  private readonly proc: ChildProcessWithoutNullStreams;
+  private readonly reader = new HelperRecordReader();
+  private out: Buffer[] = [];
+  private flushQueued = false;
+  private readonly listenWaiters = new Map<number, (errno: number) => void>();
+  private readonly unlistenWaiters = new Map<number, () => void>();
+  private exited = false;
+
+  constructor(
+    bin: string,
+    connectTimeoutMs: number,
+    onRecords: (records: HelperRecord[]) => void,
+    onMalformed: (count: number) => void,
+    onExit: (code: number | null, signal: NodeJS.Signals | null) => void,
+  ) {
+    this.proc = spawn(bin, [String(connectTimeoutMs)], { stdio: ['pipe', 'pipe', 'inherit'] }) as unknown as ChildProcessWithoutNullStreams;
+    // a helper that cannot be spawned reports only 'error': treat it as an exit
+    this.proc.on('error', () => {
+      if (this.proc.pid === undefined) this.ended(null, null, onExit);
+    });
+    this.proc.stdin.on('error', () => undefined);
+    this.proc.stdout.on('data', (chunk: Buffer) => {
+      const before = this.reader.malformed;
+      const records = this.reader.push(chunk);
+      if (this.reader.malformed > before) onMalformed(this.reader.malformed - before);
+      for (const r of records) {
+        if (r.type === 'listen') {
+          const w = this.listenWaiters.get(r.listener);
+          this.listenWaiters.delete(r.listener);
+          w?.(r.errno);
+        } else if (r.type === 'unlistened') {
+          const w = this.unlistenWaiters.get(r.listener);
+          this.unlistenWaiters.delete(r.listener);
+          w?.();
+        }
+      }
+      onRecords(records);
+    });
+    this.proc.once('exit', (code, signal) => this.ended(code, signal, onExit));
+  }
+
+  private ended(code: number | null, signal: NodeJS.Signals | null, onExit: (code: number | null, signal: NodeJS.Signals | null) => void): void {
+    if (this.exited) return;
+    this.exited = true;
+    for (const w of this.listenWaiters.values()) w(-1);
+    this.listenWaiters.clear();
+    for (const w of this.unlistenWaiters.values()) w();
+    this.unlistenWaiters.clear();
+    onExit(code, signal);
+  }
+
+  get pid(): number | undefined {
+    return this.proc.pid;
+  }
+
+  get alive(): boolean {
+    return !this.exited;
+  }
+
+  /** Resolves with 0 when listening, else an errno (-1: the helper is gone). */
+  listen(listener: number, addr: string, port: number, backlog: number): Promise<number> {
+    if (this.exited) return Promise.resolve(-1);
+    return new Promise((resolve) => {
+      this.listenWaiters.set(listener, resolve);
+      this.send(encodeListen(listener, addr, port, backlog));
+    });
+  }
+
+  /** Resolves once the helper has closed the listening socket (or is gone). */
+  unlisten(listener: number): Promise<void> {
+    if (this.exited) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.unlistenWaiters.set(listener, resolve);
+      this.send(encodeUnlisten(listener));
+    });
+  }
+
+  /** Where accepted slot goes; a null target resets the client (no destination). */
+  pick(slot: number, token: number, target: RelayTarget | null): void {
+    this.send(encodePick(slot, target ? token : 0, target, target?.header ?? null));
+  }
+
+  retry(slot: number, token: number, target: RelayTarget | null): void {
+    this.send(encodeRetry(slot, token, target, target?.header ?? null));
+  }
+
+  kill(slot: number, token: number): void {
+    this.send(encodeKill(slot, token));
+  }
+
+  /** Closes its stdin (it exits) and waits; SIGKILL after 2 s. */
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.exited || this.proc.exitCode !== null || this.proc.signalCode !== null) return resolve();
+      this.proc.once('exit', () => resolve());
+      this.flush();
+      this.proc.stdin.end();
+      setTimeout(() => this.proc.kill('SIGKILL'), 2000).unref();
+    });
+  }
+
+  private send(buf: Buffer): void {
+    if (this.exited) return;
+    this.out.push(buf);
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushQueued = false;
+    if (this.out.length === 0 || this.exited) return;
+    const b = this.out.length === 1 ? this.out[0]! : Buffer.concat(this.out);
+    this.out = [];
+    this.proc.stdin.write(b);
+  }
+}
