@@ -3,9 +3,12 @@
 // table's states) treat DR flows and conntrack flows alike. What is and is not exact:
 // - a flow exists while its drf_ element lives (refreshed by every client packet with the timeout
 //   of its IPVS input-only state), so -c lists exactly the flows the kernel forwards;
-// - its state is ESTABLISHED once an ACK followed the SYN (dre_), FIN_WAIT after a FIN, CLOSE
-//   after a RST (drc_), else SYN_RECV; UDP flows are UDP. Like IPVS's input-only table, it is
-//   what the client's packets say: the server's side is never seen;
+// - its state is ESTABLISHED once an ACK followed the SYN (dre_), FIN_WAIT after a FIN (TIME_WAIT
+//   if the FIN came before any ACK), CLOSE after a RST (drc_), else SYN_RECV; UDP flows are UDP.
+//   Like IPVS's input-only table (ip_vs_proto_tcp.c), it is what the client's packets say. Not
+//   exact: a CLOSE flow's ACKs re-arm 120 s (IPVS keeps 10 s); a RST in SYN_RECV closes it (IPVS
+//   keeps SYN_RECV); a FIN/RST that falls between two 2 s refreshes of an idle flow near its
+//   expiry may be shown as CLOSE;
 // - packets/bytes count the client's direction only (the replies never cross the director).
 
 import type { CtEntry } from './conntrack-line.js';
@@ -77,7 +80,8 @@ export function parseDrFlows(json: string, protoOf: (mark: number) => 'tcp' | 'u
       const k = keyOf(f);
       let state = 'UDP';
       if (proto === 'tcp') {
-        if (closing.has(k)) state = f.expires <= DR_TIMEOUTS.close ? 'CLOSE' : 'FIN_WAIT';
+        // IPVS input-only: FIN in ESTABLISHED -> FIN_WAIT, in SYN_RECV -> TIME_WAIT; RST -> CLOSE.
+        if (closing.has(k)) state = f.expires <= DR_TIMEOUTS.close ? 'CLOSE' : est.has(k) ? 'FIN_WAIT' : 'TIME_WAIT';
         else if (est.has(k)) state = 'ESTABLISHED';
         else state = 'SYN_RECV';
       }
