@@ -136,10 +136,11 @@ export function serviceSpecsOf(vs: VirtualServer, config: ConfigModel): ServiceS
   return serviceKeysOf(vs, config).map((key) => ({ key, ...base }));
 }
 
-export function tableSpecOf(config: ConfigModel): TableSpec {
+/** `services`: the service specs when the caller already has them (the daemon keeps them per vs). */
+export function tableSpecOf(config: ConfigModel, services?: ServiceSpec[]): TableSpec {
   const d = config.lvsd_defs;
   return {
-    services: config.virtual_server.flatMap((vs) => serviceSpecsOf(vs, config)),
+    services: services ?? config.virtual_server.flatMap((vs) => serviceSpecsOf(vs, config)),
     timeouts: d ? { tcp: d.timeout.tcp, tcpFin: d.timeout.tcpfin, udp: d.timeout.udp } : undefined,
     options: { expireNodestConn: d?.expire_nodest_conn ?? false },
   };
