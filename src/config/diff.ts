@@ -52,16 +52,17 @@ function same(a: unknown, b: unknown): boolean {
   return n === 0;
 }
 
-/** Field-by-field changes of two objects of one block type (skipping `skip`). */
-function fieldChanges(kind: string, target: string, a: object, b: object, skip: ReadonlySet<string>): PlanItem[] {
-  const out: PlanItem[] = [];
+/** Field-by-field changes of two objects of one block type (skipping `skip`), appended to `out`. */
+function fieldChanges(out: PlanItem[], kind: string, target: string | (() => string), a: object, b: object, skip: ReadonlySet<string>): void {
   const ra = a as Record<string, unknown>;
   const rb = b as Record<string, unknown>;
   for (const k in rb) {
-    if (skip.has(k) || same(ra[k], rb[k])) continue;
-    out.push({ op: '~', kind, target, field: k, from: ra[k], to: rb[k] });
+    const x = ra[k];
+    const y = rb[k];
+    // Identical primitives (most fields) first: no set lookup, no call.
+    if (x === y || skip.has(k) || same(x, y)) continue;
+    out.push({ op: '~', kind, target: typeof target === 'string' ? target : target(), field: k, from: x, to: y });
   }
-  return out;
 }
 
 function byName<T>(list: readonly T[], name: (x: T) => string): Map<string, T> {
@@ -70,24 +71,40 @@ function byName<T>(list: readonly T[], name: (x: T) => string): Map<string, T> {
 
 const RS_SKIP = new Set<string>(CHECKERS);
 const VS_SKIP = new Set(['real_server', 'key']);
+const NAME_SKIP = new Set(['name']);
+const NO_SKIP = new Set<string>();
 
-function diffRealServers(vsT: string, a: VirtualServer, b: VirtualServer): PlanItem[] {
-  const out: PlanItem[] = [];
+/** Changes of one real server kept across the reload (its fields, then its checkers as one item). */
+function diffRealServer(out: PlanItem[], vsT: string, ra: RealServer, rb: RealServer): void {
+  let target: string | null = null;
+  const name = () => (target ??= `${vsT} ${ep(rb.ip, rb.port)}`);
+  fieldChanges(out, 'rs', name, ra, rb, RS_SKIP);
+  for (const c of CHECKERS) {
+    if (same(ra[c], rb[c])) continue;
+    out.push({ op: '~', kind: 'rs', target: name(), field: 'checkers' });
+    return;
+  }
+}
+
+function diffRealServers(out: PlanItem[], vsT: string, a: VirtualServer, b: VirtualServer): void {
+  const la = a.real_server;
+  const lb = b.real_server;
+  // The usual reload keeps the same servers in the same order: pair them up without maps.
+  let aligned = la.length === lb.length;
+  for (let i = 0; aligned && i < la.length; i++) aligned = la[i].ip === lb[i].ip && la[i].port === lb[i].port;
+  if (aligned) {
+    for (let i = 0; i < lb.length; i++) diffRealServer(out, vsT, la[i], lb[i]);
+    return;
+  }
   const key = (r: RealServer) => ep(r.ip, r.port);
-  const ma = byName(a.real_server, key);
-  const mb = byName(b.real_server, key);
+  const ma = byName(la, key);
+  const mb = byName(lb, key);
   for (const [k] of ma) if (!mb.has(k)) out.push({ op: '-', kind: 'rs', target: `${vsT} ${k}` });
   for (const [k, rb] of mb) {
     const ra = ma.get(k);
-    if (!ra) {
-      out.push({ op: '+', kind: 'rs', target: `${vsT} ${k}` });
-      continue;
-    }
-    out.push(...fieldChanges('rs', `${vsT} ${k}`, ra, rb, RS_SKIP));
-    const checks = (r: RealServer) => CHECKERS.map((c) => r[c]);
-    if (!same(checks(ra), checks(rb))) out.push({ op: '~', kind: 'rs', target: `${vsT} ${k}`, field: 'checkers' });
+    if (!ra) out.push({ op: '+', kind: 'rs', target: `${vsT} ${k}` });
+    else diffRealServer(out, vsT, ra, rb);
   }
-  return out;
 }
 
 export function diffConfigs(a: ConfigModel, b: ConfigModel): PlanItem[] {
@@ -95,7 +112,7 @@ export function diffConfigs(a: ConfigModel, b: ConfigModel): PlanItem[] {
   for (const block of ['global_defs', 'lvsd_defs', 'SSL'] as const) {
     const x = a[block];
     const y = b[block];
-    if (x && y) out.push(...fieldChanges(block, block, x, y, new Set()));
+    if (x && y) fieldChanges(out, block, block, x, y, NO_SKIP);
     else if (!same(x, y)) out.push({ op: '~', kind: block, target: block });
   }
   const vsa = byName(a.virtual_server, vsTarget);
@@ -108,8 +125,8 @@ export function diffConfigs(a: ConfigModel, b: ConfigModel): PlanItem[] {
       for (const r of vb.real_server) out.push({ op: '+', kind: 'rs', target: `${k} ${ep(r.ip, r.port)}` });
       continue;
     }
-    out.push(...fieldChanges('vs', k, va, vb, VS_SKIP));
-    out.push(...diffRealServers(k, va, vb));
+    fieldChanges(out, 'vs', k, va, vb, VS_SKIP);
+    diffRealServers(out, k, va, vb);
   }
   const named = <T extends { name: string }>(kind: string, xa: readonly T[], xb: readonly T[]) => {
     const ma = byName(xa, (x) => x.name);
@@ -118,7 +135,7 @@ export function diffConfigs(a: ConfigModel, b: ConfigModel): PlanItem[] {
     for (const [k, y] of mb) {
       const x = ma.get(k);
       if (!x) out.push({ op: '+', kind, target: k });
-      else out.push(...fieldChanges(kind, k, x, y, new Set(['name'])));
+      else fieldChanges(out, kind, k, x, y, NAME_SKIP);
     }
   };
   named('vrrp', a.vrrp_instance, b.vrrp_instance);

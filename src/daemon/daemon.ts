@@ -79,6 +79,9 @@ export class Daemon {
   private readonly log: Logger;
   private stopping = false;
   private statusQueued = false;
+  /** During a reload's checker reconcile: events seen so far (applied with the table); else -1. */
+  private healthBatch = -1;
+  private healthEvents = 0;
 
   constructor(private readonly opts: DaemonOptions) {
     this.clock = opts.clock ?? (() => performance.now());
@@ -140,13 +143,21 @@ export class Daemon {
     const rsKeys = new Set<string>();
     for (const vs of this.config.virtual_server) for (const rs of vs.real_server) rsKeys.add(`${vsId(vs)}|${endpoint(rs.ip, rs.port || (vs.key.kind === 'ip' ? vs.key.port : 0))}`);
     this.health.retain(vsIds, rsKeys);
+    // Checkers first, their events only noted: the one table apply below then carries the new
+    // weights (a changed weight is a checker event), instead of one service apply per event.
+    this.healthBatch = 0;
+    try {
+      this.checks?.reconcile(checkSpecsOf(this.config));
+    } finally {
+      this.healthEvents = this.healthBatch;
+      this.healthBatch = -1;
+    }
     const changes = this.table.applySpec(this.effectiveSpec(), this.clock());
     // From here new connections see the new table; the rest follows it (checkers, listeners).
     const tableLive = this.clock();
     // The plan is for the log: worked out once the new table already serves.
     const plan = renderPlan(diffConfigs(previous, this.config));
     const planMs = this.clock() - tableLive;
-    this.checks?.reconcile(checkSpecsOf(this.config));
     await this.reconcileVrrp();
     this.nft?.setSelector(nftSelector(this.config));
     await this.nft?.reconcile();
@@ -156,7 +167,7 @@ export class Daemon {
     this.writeRunning();
     this.reloads.ok++;
     const timings = { loadMs: loaded - t0, planMs, applyMs: this.clock() - started - planMs, tableLiveMs: tableLive - t0 };
-    this.log.info({ plan, changes: changes.length, took_ms: Math.round(this.clock() - t0), load_ms: Math.round(timings.loadMs), plan_ms: Math.round(timings.planMs), apply_ms: Math.round(timings.applyMs), hash: this.hash }, 'reload applied');
+    this.log.info({ plan, changes: changes.length, health_events: this.healthEvents, took_ms: Math.round(this.clock() - t0), load_ms: Math.round(timings.loadMs), plan_ms: Math.round(timings.planMs), apply_ms: Math.round(timings.applyMs), hash: this.hash }, 'reload applied');
     await this.opts.notifier.ready(this.statusText());
     return { ok: true, plan, errors: [], timings };
   }
@@ -217,8 +228,8 @@ export class Daemon {
   private setConfig(config: ConfigModel, hash: string): void {
     this.config = config;
     this.hash = hash;
-    this.spec = tableSpecOf(config);
     this.servicesByVs = new Map(config.virtual_server.map((vs) => [vsId(vs), serviceSpecsOf(vs, config)]));
+    this.spec = tableSpecOf(config, [...this.servicesByVs.values()].flat());
   }
 
   private effectiveSpec(): TableSpec {
@@ -233,6 +244,10 @@ export class Daemon {
       return;
     }
     if (!this.health.apply(e)) return;
+    if (this.healthBatch >= 0) {
+      this.healthBatch++;
+      return;
+    }
     this.applyVs(e.vs, { vs: e.vs, rs: e.rs, kind: e.kind, up: e.up, weight: e.weight, inTable: e.inTable, checker: e.checker, reason: e.reason, took_ms: e.took_ms });
   }
 

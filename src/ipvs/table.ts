@@ -467,7 +467,10 @@ export class IpvsTable {
 
   /** Edits service-level fields; returns the names of the fields that changed. */
   editService(spec: ServiceSpec): string[] {
-    const svc = this.requireService(spec.key, 'ENOENT_SERVICE');
+    return this.editServiceOf(this.requireService(spec.key, 'ENOENT_SERVICE'), spec);
+  }
+
+  private editServiceOf(svc: Service, spec: ServiceSpec): string[] {
     const fields: string[] = [];
     if (svc.scheduler !== spec.scheduler || !sameFlags(svc.schedFlags, spec.schedFlags ?? {})) {
       // A new scheduler starts from its initial state; unchanged ones keep theirs.
@@ -479,26 +482,23 @@ export class IpvsTable {
       fields.push('scheduler');
     }
     const p = normPersistence(spec, svc.family);
-    if (JSON.stringify(p) !== JSON.stringify(svc.persistence)) {
+    const q = svc.persistence;
+    if (p === null ? q !== null : q === null || p.timeoutS !== q.timeoutS || p.prefixLen !== q.prefixLen) {
       svc.persistence = p;
       fields.push('persistence');
     }
-    const simple: [keyof Service, unknown][] = [
-      ['ops', Boolean(spec.ops)],
-      ['proxyProtocol', spec.proxyProtocol ?? null],
-      ['retryOnRefuse', Boolean(spec.retryOnRefuse)],
-    ];
-    for (const [f, v] of simple) {
-      if (svc[f] !== v) {
-        (svc as unknown as Record<string, unknown>)[f] = v;
-        fields.push(f);
-      }
-    }
+    const ops = Boolean(spec.ops);
+    if (svc.ops !== ops) (svc.ops = ops), fields.push('ops');
+    const pp = spec.proxyProtocol ?? null;
+    if (svc.proxyProtocol !== pp) (svc.proxyProtocol = pp), fields.push('proxyProtocol');
+    const retry = Boolean(spec.retryOnRefuse);
+    if (svc.retryOnRefuse !== retry) (svc.retryOnRefuse = retry), fields.push('retryOnRefuse');
     const sorrySpec = spec.sorryServer ?? null;
     const cur = svc.sorry;
-    const curText = cur ? JSON.stringify([cur.addr, cur.port, cur.weight, cur.method]) : 'null';
-    const newText = sorrySpec ? JSON.stringify([sorrySpec.addr, sorrySpec.port, sorrySpec.weight, sorrySpec.method]) : 'null';
-    if (curText !== newText) {
+    const sameSorry = cur === null || sorrySpec === null
+      ? cur === sorrySpec
+      : cur.addr === sorrySpec.addr && cur.port === sorrySpec.port && cur.weight === sorrySpec.weight && cur.method === sorrySpec.method;
+    if (!sameSorry) {
       if (cur) cur.removed = true;
       svc.sorry = sorrySpec ? this.makeDest(svc, sorrySpec, true) : null;
       fields.push('sorryServer');
@@ -587,11 +587,16 @@ export class IpvsTable {
    * the spec is invalid.
    */
   applySpec(spec: TableSpec, nowMs: number): Change[] {
-    validateSpec(spec);
-    for (const s of spec.services) this.makeScheduler(s); // unknown scheduler: fail before any edit
+    const wanted = validateSpec(spec);
+    // Unknown scheduler or flags: fail before any edit (one trial per distinct combination).
+    const tried = new Set<string>();
+    for (const s of spec.services) {
+      const sig = `${s.scheduler}|${Boolean(s.schedFlags?.fallback)}|${Boolean(s.schedFlags?.port)}`;
+      if (tried.has(sig)) continue;
+      this.makeScheduler(s);
+      tried.add(sig);
+    }
     const changes: Change[] = [];
-    const wanted = new Map<string, ServiceSpec>();
-    for (const s of spec.services) wanted.set(serviceKeyText(s.key), s);
     for (const svc of [...this.servicesByKey.values()]) {
       if (!wanted.has(svc.keyText)) {
         this.deleteService(svc.key, nowMs);
@@ -604,27 +609,10 @@ export class IpvsTable {
         svc = this.addService(s);
         changes.push({ op: 'add-service', service: keyText });
       } else {
-        const fields = this.editService(s);
+        const fields = this.editServiceOf(svc, s);
         if (fields.length) changes.push({ op: 'edit-service', service: keyText, fields });
       }
-      const wantDests = new Map<string, DestSpec>();
-      for (const d of s.dests) wantDests.set(endpointText(d.addr, d.port), d);
-      for (const d of [...svc.dests]) {
-        const ep = endpointText(d.addr, d.port);
-        if (!wantDests.has(ep)) {
-          this.deleteDest(svc.key, d.addr, d.port, nowMs);
-          changes.push({ op: 'delete-dest', service: keyText, dest: ep });
-        }
-      }
-      for (const [ep, d] of wantDests) {
-        if (svc.dests.some((x) => x.addr === d.addr && x.port === d.port)) {
-          const fields = this.editDest(svc.key, d, nowMs);
-          if (fields.length) changes.push({ op: 'edit-dest', service: keyText, dest: ep, fields });
-        } else {
-          this.addDest(svc.key, d);
-          changes.push({ op: 'add-dest', service: keyText, dest: ep });
-        }
-      }
+      this.applyDests(svc, s.dests, nowMs, changes);
     }
     if (spec.timeouts) {
       const t = spec.timeouts;
@@ -644,6 +632,34 @@ export class IpvsTable {
   }
 
   // ---- internals -----------------------------------------------------------------------------
+
+  /**
+   * One service's dests to `want` (validated): removals first, then edits and additions in spec
+   * order. Dests are found by address and port without building endpoint texts, which only the
+   * change records need (most reloads change few dests of 10,000).
+   */
+  private applyDests(svc: Service, want: readonly DestSpec[], nowMs: number, changes: Change[]): void {
+    const find = destFinder(want);
+    for (const d of [...svc.dests]) {
+      if (find(d.addr, d.port) !== undefined) continue;
+      this.deleteDest(svc.key, d.addr, d.port, nowMs);
+      changes.push({ op: 'delete-dest', service: svc.keyText, dest: endpointText(d.addr, d.port) });
+    }
+    const have = destFinder(svc.dests);
+    for (const w of want) {
+      const d = have(w.addr, w.port);
+      if (d) {
+        const fields = setDestFields(d, w);
+        if (fields.length) {
+          svc.sched.update(svc.dests);
+          changes.push({ op: 'edit-dest', service: svc.keyText, dest: endpointText(w.addr, w.port), fields });
+        }
+      } else {
+        this.addDest(svc.key, w);
+        changes.push({ op: 'add-dest', service: svc.keyText, dest: endpointText(w.addr, w.port) });
+      }
+    }
+  }
 
   private requireService(key: ServiceKey, code: 'ENOENT_SERVICE' | 'ENOENT_SERVICE_FOR_DEST'): Service {
     const svc = this.servicesByKey.get(serviceKeyText(key));
@@ -698,8 +714,23 @@ function setDestFields(d: Dest, spec: DestSpec): string[] {
   if (d.uThreshold !== spec.uThreshold) (d.uThreshold = spec.uThreshold), fields.push('uThreshold');
   if (d.lThreshold !== spec.lThreshold) (d.lThreshold = spec.lThreshold), fields.push('lThreshold');
   const tun = spec.tunnel ?? null;
-  if (JSON.stringify(tun) !== JSON.stringify(d.tunnel)) (d.tunnel = tun), fields.push('tunnel');
+  const cur = d.tunnel;
+  const sameTunnel = tun === null || cur === null ? tun === cur : tun.type === cur.type && tun.port === cur.port && tun.csum === cur.csum;
+  if (!sameTunnel) (d.tunnel = tun), fields.push('tunnel');
   return fields;
+}
+
+/** Lookup by address and port: a scan for short lists, a map for long ones. */
+function destFinder<T extends { readonly addr: string; readonly port: number }>(list: readonly T[]): (addr: string, port: number) => T | undefined {
+  if (list.length <= 16) {
+    return (addr, port) => {
+      for (const x of list) if (x.port === port && x.addr === addr) return x;
+      return undefined;
+    };
+  }
+  const byEndpoint = new Map<string, T>();
+  for (const x of list) byEndpoint.set(`${x.addr}|${x.port}`, x);
+  return (addr, port) => byEndpoint.get(`${addr}|${port}`);
 }
 
 function isPort(n: number): boolean {
@@ -722,20 +753,15 @@ function validateDest(d: DestSpec): void {
   }
 }
 
-function validateSpec(spec: TableSpec): void {
-  const seen = new Set<string>();
+/** Throws on an invalid spec; returns its services by key text (spec order). */
+function validateSpec(spec: TableSpec): Map<string, ServiceSpec> {
+  const seen = new Map<string, ServiceSpec>();
   for (const s of spec.services) {
     const k = serviceKeyText(s.key);
     if (seen.has(k)) throw new IpvsError('EEXIST_SERVICE', k);
-    seen.add(k);
+    seen.set(k, s);
     validateServiceKey(s.key);
-    const eps = new Set<string>();
-    for (const d of s.dests) {
-      validateDest(d);
-      const ep = endpointText(d.addr, d.port);
-      if (eps.has(ep)) throw new IpvsError('EEXIST_DEST', `${k} ${ep}`);
-      eps.add(ep);
-    }
+    checkDests(k, s.dests);
     if (s.persistence && (s.persistence.timeoutS < 1 || s.persistence.timeoutS > 2678400)) {
       throw new IpvsError('EINVAL', `bad persistence timeout ${s.persistence.timeoutS}`);
     }
@@ -744,5 +770,24 @@ function validateSpec(spec: TableSpec): void {
     for (const v of [spec.timeouts.tcp, spec.timeouts.tcpFin, spec.timeouts.udp]) {
       if (!Number.isInteger(v) || v < 0 || v > 2678400) throw new IpvsError('EINVAL', `bad timeout ${v}`);
     }
+  }
+  return seen;
+}
+
+/** Each dest valid and not repeating an earlier one's address and port (checked in order). */
+function checkDests(service: string, dests: readonly DestSpec[]): void {
+  const eps = dests.length > 16 ? new Set<string>() : null;
+  for (let i = 0; i < dests.length; i++) {
+    const d = dests[i];
+    validateDest(d);
+    let dup = false;
+    if (eps) {
+      const ep = `${d.addr}|${d.port}`;
+      dup = eps.has(ep);
+      eps.add(ep);
+    } else {
+      for (let j = 0; j < i && !dup; j++) dup = dests[j].port === d.port && dests[j].addr === d.addr;
+    }
+    if (dup) throw new IpvsError('EEXIST_DEST', `${service} ${endpointText(d.addr, d.port)}`);
   }
 }
