@@ -21,7 +21,7 @@ import { VrrpRuntime } from '../vrrp/index.js';
 import type { VrrpRuntimeSpec, VrrpState } from '../vrrp/index.js';
 import { applyService } from './apply.js';
 import { HealthOverlay } from './health.js';
-import { NftForwarder, nftSelector } from './nft-forwarder.js';
+import { NftForwarder, nftSelector, nftSnat } from './nft-forwarder.js';
 import { Schedules } from './schedules.js';
 import type { CronScheduler } from './schedules.js';
 import { SystemdNotifier } from './sd-notify.js';
@@ -112,7 +112,7 @@ export class Daemon {
     await this.startVrrp();
     this.checks = new CheckRunner(checkSpecsOf(this.config), { onEvent: (e) => this.onCheckEvent(e), logger: this.log, scriptPolicy: scriptPolicyOf(this.config) });
     this.checks.start();
-    await this.nft.start(this.table, nftSelector(this.config));
+    await this.nft.start(this.table, nftSelector(this.config), { snat: nftSnat(this.config) });
     await this.engine.start(this.table);
     await this.startControl();
     await this.startMetrics();
@@ -160,6 +160,7 @@ export class Daemon {
     const planMs = this.clock() - tableLive;
     await this.reconcileVrrp();
     this.nft?.setSelector(nftSelector(this.config));
+    this.nft?.setSnat(nftSnat(this.config));
     await this.nft?.reconcile();
     await this.engine?.reconcile();
     await this.startMetrics();

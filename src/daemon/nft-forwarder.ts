@@ -5,6 +5,8 @@
 
 import type { Logger } from 'pino';
 import type { ConfigModel } from '../config/index.js';
+import { formatLoc } from '../config/diagnostics.js';
+import { keyLoc } from '../config/schema.js';
 import { NftEngine, servicesFromTable, TableDirector, validateService } from '../forward/nft/index.js';
 import type { KernelCounters, NftCounters, NftService } from '../forward/nft/index.js';
 import { serviceKeyText } from '../ipvs/index.js';
@@ -18,6 +20,8 @@ export interface NftForwarderOptions {
   failMode?: 'fail-open' | 'fail-closed';
   /** FULLNAT source address per service; undefined = masquerade (the outgoing interface's). */
   snatAddr?: (svc: Service) => string | undefined;
+  /** FULLNAT source from the configuration (`fullnat_snat`); wins over snatAddr. */
+  snat?: SnatResolver;
   /** Conntrack dump period: counters, states and lost DESTROY events (default 2000 ms). */
   statsIntervalMs?: number;
   /** Run the nft/ip/conntrack commands in this network namespace (tests, bench). */
@@ -43,6 +47,41 @@ export function nftSelector(config: ConfigModel): (key: ServiceKey) => boolean {
     }
   }
   return (key) => chosen.get(serviceKeyText(key)) ?? fallback;
+}
+
+/** A FULLNAT service's source address, or why the configured one cannot serve it. */
+export type SnatResolver = (svc: Service) => { addr?: string; error?: string };
+
+/**
+ * FULLNAT source per service from `fullnat_snat`: the virtual_server's, else lvsd_defs' (the
+ * address of the service's family; none = masquerade). A virtual_server's own fullnat_snat without
+ * an address of its family is an error for that service (with the keyword's location).
+ */
+export function nftSnat(config: ConfigModel): SnatResolver {
+  const defs = config.lvsd_defs?.fullnat_snat ?? null;
+  const byKey = new Map<string, { addr?: string; error?: string }>();
+  for (const vs of config.virtual_server) {
+    const own = vs.fullnat_snat;
+    if (!own) continue;
+    let keys: ServiceKey[] = [];
+    try {
+      keys = serviceKeysOf(vs, config);
+    } catch {
+      continue; // an over-large group is reported by the table spec mapping
+    }
+    for (const key of keys) {
+      const fam = key.kind === 'addr' ? (key.addr.includes(':') ? 6 : 4) : key.family;
+      const addr = fam === 6 ? own.v6 : own.v4;
+      const at = formatLoc(keyLoc(vs, 'fullnat_snat'));
+      byKey.set(serviceKeyText(key), addr ? { addr } : { error: `fullnat_snat${at ? ` (${at})` : ''} has no IPv${fam} address for this IPv${fam} service` });
+    }
+  }
+  return (svc) => {
+    const own = byKey.get(serviceKeyText(svc.key));
+    if (own) return own;
+    const addr = svc.family === 6 ? defs?.v6 : defs?.v4;
+    return addr ? { addr } : {};
+  };
 }
 
 export class NftForwarder {
@@ -78,6 +117,11 @@ export class NftForwarder {
     this.opts = opts;
     this.stopped = false;
     await this.reconcile();
+  }
+
+  /** Replaces the FULLNAT source choice (after a reload); call reconcile() next. */
+  setSnat(snat: SnatResolver): void {
+    this.opts = { ...this.opts, snat };
   }
 
   /** Replaces the engine choice (after a reload); call reconcile() next. */
@@ -228,7 +272,8 @@ export class NftForwarder {
   private wanted(table: IpvsTable): NftService[] {
     const out: NftService[] = [];
     const refusedNow = new Map<string, string>();
-    for (const s of servicesFromTable(table, { include: nftInclude(this.isNft, this.vipHeld), snatAddr: this.opts.snatAddr })) {
+    const snatAddr = (svc: Service): string | undefined => this.opts.snat?.(svc).addr ?? this.opts.snatAddr?.(svc);
+    for (const s of servicesFromTable(table, { include: nftInclude(this.isNft, this.vipHeld), snatAddr })) {
       const reason = this.refusal(table, s);
       if (reason) refusedNow.set(s.id, reason);
       else out.push(s);
@@ -249,6 +294,8 @@ export class NftForwarder {
     const methods = new Set([...(svc?.dests ?? [])].map((d) => d.method));
     if (methods.size > 1) return `real servers mix forwarding methods (${[...methods].join(', ')}); engine nft needs one method per virtual server`;
     if (svc?.key.kind === 'addr' && svc.key.protocol === 'sctp') return 'engine nft forwards TCP and UDP only (no SCTP)';
+    const snatError = s.method === 'fullnat' && svc ? this.opts.snat?.(svc).error : undefined;
+    if (snatError) return snatError;
     try {
       validateService(s);
     } catch (err) {

@@ -309,6 +309,29 @@ function readVsHeader(s: Stmt, ctx: Ctx): { key: VsKey } | undefined {
 
 export const ENGINES = ['proxy', 'nft'] as const;
 
+/** FULLNAT source addresses (engine nft): at most one IPv4 and one IPv6. */
+export interface FullnatSnat {
+  v4: string | null;
+  v6: string | null;
+}
+
+/** `fullnat_snat ADDR [ADDR]`: the director address real servers see for FULLNAT flows. */
+export function readFullnatSnat(s: Stmt, ctx: Ctx): FullnatSnat | undefined {
+  if (!expectArgs(s, ctx, 1, 2, 'an IPv4 and/or an IPv6 address (fullnat_snat 198.51.100.1 2001:db8::1)')) return undefined;
+  const out: FullnatSnat = { v4: null, v6: null };
+  for (const w of s.args) {
+    const a = readAddress(w, ctx, 'fullnat_snat address');
+    if (!a) return undefined;
+    const slot = a.family === 4 ? 'v4' : 'v6';
+    if (out[slot] !== null) {
+      ctx.diag.error('ECONFIG_FAMILY', `fullnat_snat takes one IPv${a.family} address, not two ('${out[slot]}' and '${w.text}')`, w.loc);
+      return undefined;
+    }
+    out[slot] = a.addr;
+  }
+  return out;
+}
+
 export const virtualServerSchema = {
   lvs_sched: custom<SchedulerName>(readSched, () => 'wlc', { aliases: ['lb_algo'] }),
   'flag-1': flag(false),
@@ -348,6 +371,8 @@ export const virtualServerSchema = {
   // lvsd additions
   /** Forwarding engine for this service: userspace proxy (default) or the nftables data path. */
   engine: choice(ENGINES, null),
+  /** FULLNAT (engine nft): source address(es) the real servers see; overrides lvsd_defs'. */
+  fullnat_snat: custom<FullnatSnat | null>(readFullnatSnat, () => null),
   /** Send a PROXY protocol header to real servers (proxy engine). */
   proxy_protocol: choice(['v1', 'v2'] as const, null),
   /** If a real server refuses a connection, try once more on another one (proxy engine). */

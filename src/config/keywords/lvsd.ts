@@ -3,6 +3,7 @@
 //
 //   lvsd_defs {
 //       engine proxy|nft             # default forwarding engine (proxy)
+//       fullnat_snat ADDR [ADDR6]    # FULLNAT source address (engine nft; default: masquerade)
 //       workers N                    # proxy relay workers (default: one per core)
 //       control_socket PATH          # lvsadm's socket (default /run/lvsd/control.sock)
 //       metrics_listen ADDR:PORT     # Prometheus endpoint (off unless given)
@@ -24,7 +25,7 @@ import { Stmt } from '../parse.js';
 import {
   block, blocks, choice, Ctx, custom, expectArgs, flag, int, readAddress, readInt, readPort, str, timer,
 } from '../schema.js';
-import { ENGINES } from './lvs.js';
+import { ENGINES, readFullnatSnat, type FullnatSnat } from './lvs.js';
 
 export interface ListenAddress {
   host: string;
@@ -55,6 +56,7 @@ function readTimeouts(s: Stmt, ctx: Ctx): { tcp: number; tcpfin: number; udp: nu
 
 export const lvsdDefsSchema = {
   engine: choice(ENGINES, 'proxy'),
+  fullnat_snat: custom<FullnatSnat | null>(readFullnatSnat, () => null),
   workers: int(null, 0, 256),
   control_socket: str(null),
   metrics_listen: custom<ListenAddress | null>(readListen, () => null),
