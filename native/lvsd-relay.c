@@ -3,7 +3,8 @@
  *
  * Listens on the TCP virtual services lvsd names, accepts, asks lvsd where each connection goes,
  * connects to that real server and relays both ways in one epoll loop (read/write through one
- * shared buffer, splice(2) through a pipe once a direction carries bulk data). It knows nothing
+ * shared buffer; splice(2) through a pipe once a read in that direction fills the buffer, i.e.
+ * bulk data). It knows nothing
  * of services or schedulers: lvsd keeps the table and picks, in arrival order. It reports state
  * changes, traffic counters and ends so the table stays exact. lvsd runs one helper per worker;
  * helpers listen with SO_REUSEPORT so the kernel spreads accepts. A separate process (not an
@@ -58,7 +59,6 @@ enum { K_CLIENT, K_BACKEND, K_LISTENER, K_INPUT };
 #define OUT_REC 48
 #define MAX_HEADER 512
 #define BUF_SIZE (64 * 1024)
-#define SPLICE_AFTER (256 * 1024) /* bytes one way before that direction switches to splice */
 #define PIPE_SIZE (256 * 1024)
 #define TRAFFIC_MS 500
 
@@ -88,6 +88,7 @@ struct side {
 	char *pend;
 	uint32_t plen, poff;
 	int pipe[2];       /* splice pipe carrying data INTO this side; -1 until bulk */
+	int bulk;          /* a read towards this side filled the whole buffer: splice from now on */
 	uint32_t pipelen;  /* bytes in that pipe */
 	uint64_t moved;    /* bytes written into this side */
 };
@@ -278,6 +279,11 @@ static void update(struct conn *c)
 static int check_done(struct conn *c)
 {
 	struct side *pairs[2][2] = { { &c->c, &c->b }, { &c->b, &c->c } };
+	if (c->c.eof && c->b.eof && !c->c.plen && !c->b.plen && !c->c.pipelen && !c->b.pipelen) {
+		/* both ways ended and flushed: close(2) sends the FINs, no shutdown needed */
+		finish(c, c->total_out == 0 ? END_NO_REPLY : END_CLOSED, 0, 0);
+		return 1;
+	}
 	for (int i = 0; i < 2; i++) {
 		struct side *src = pairs[i][0], *dst = pairs[i][1];
 		if (src->eof && !dst->shut && dst->plen == 0 && dst->pipelen == 0) {
@@ -338,7 +344,7 @@ static int relay(struct conn *c, int from_client)
 	struct side *src = from_client ? &c->c : &c->b, *dst = from_client ? &c->b : &c->c;
 	ssize_t n;
 	int spliced = 0;
-	if (dst->moved >= SPLICE_AFTER && dst->pipe[0] < 0) {
+	if (dst->bulk && dst->pipe[0] < 0) {
 		if (pipe2(dst->pipe, O_NONBLOCK | O_CLOEXEC) == 0) fcntl(dst->pipe[1], F_SETPIPE_SZ, PIPE_SIZE);
 		else dst->pipe[0] = dst->pipe[1] = -1;
 	}
@@ -347,6 +353,8 @@ static int relay(struct conn *c, int from_client)
 		spliced = 1;
 	} else {
 		n = read(src->fd, iobuf, sizeof iobuf);
+		/* small messages (keep-alive requests) stay cheaper with read/write than two splices */
+		if (n == (ssize_t)sizeof iobuf) dst->bulk = 1;
 	}
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EINTR) return 0;

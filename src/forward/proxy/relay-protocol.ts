@@ -45,10 +45,18 @@ export class RelayProtocolError extends Error {
   readonly code = 'ERELAYPROTO';
 }
 
+const addrCache = new Map<string, { family: 4 | 6; bytes: number[] }>();
+
+/** Real server addresses repeat: parsed once (the cache is cleared if it ever grows large). */
 function addrBytes(addr: string): { family: 4 | 6; bytes: number[] } {
+  let r = addrCache.get(addr);
+  if (r) return r;
   if (!ipaddr.isValid(addr)) throw new RelayProtocolError(`not an IP address: ${addr}`);
   const a = ipaddr.parse(addr);
-  return { family: a.kind() === 'ipv4' ? 4 : 6, bytes: a.toByteArray() };
+  r = { family: a.kind() === 'ipv4' ? 4 : 6, bytes: a.toByteArray() };
+  if (addrCache.size >= 4096) addrCache.clear();
+  addrCache.set(addr, r);
+  return r;
 }
 
 function record(type: In, a: number, b: number, target: { addr: string; port: number } | null, header: Buffer | null): Buffer {
