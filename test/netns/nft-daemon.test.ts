@@ -14,7 +14,7 @@ import { pino } from 'pino';
 import { TableDirector } from '../../src/forward/nft/index.js';
 import { createTable } from '../../src/ipvs/index.js';
 import { lvsdBin, repoRoot } from '../helpers/paths.js';
-import { CLIENT4, DIRECTOR4, FETCH_JS, HOLD_JS, Topology, UDP_JS, VIP4, rs4 } from './nft-topology.js';
+import { CLIENT4, FETCH_JS, HOLD_JS, Topology, UDP_JS, VIP4, rs4 } from './nft-topology.js';
 
 const isRoot = process.getuid?.() === 0;
 if (!isRoot) console.log('skipping nft daemon netns test: it needs root (network namespaces, nftables)');
@@ -32,6 +32,10 @@ const counts = (rs: Reply[]): Record<string, number> => {
   return c;
 };
 
+/** FULLNAT source addresses: the virtual_server's own, and lvsd_defs' for the others. */
+const SNAT_VS = '198.51.100.5';
+const SNAT_DEFS = '198.51.100.6';
+
 function configText(sock: string, fullnatWeights: number[]): string {
   const rs = (i: number, weight: number) => [
     `    real_server ${rs4(i)} 8080 {`,
@@ -45,11 +49,12 @@ function configText(sock: string, fullnatWeights: number[]): string {
   ];
   return [
     'global_defs {', '    router_id lvsd_nft_daemon', '}',
-    'lvsd_defs {', '    engine nft', `    control_socket ${sock}`, '    drain_timeout 1', `    metrics_listen 127.0.0.1:${METRICS_PORT}`, '}',
+    'lvsd_defs {', '    engine nft', `    fullnat_snat ${SNAT_DEFS} 2001:db8:2::6`, `    control_socket ${sock}`, '    drain_timeout 1', `    metrics_listen 127.0.0.1:${METRICS_PORT}`, '}',
     `virtual_server ${VIP4} 8000 {`, '    lvs_sched rr', '    lvs_method NAT', '    protocol TCP', '    delay_loop 1',
     ...rs(1, 1), ...rs(2, 1), ...rs(3, 1), '}',
-    `virtual_server ${VIP4} 9000 {`, '    lvs_sched wrr', '    lvs_method FULLNAT', '    protocol TCP', '    delay_loop 1',
+    `virtual_server ${VIP4} 9000 {`, '    lvs_sched wrr', '    lvs_method FULLNAT', `    fullnat_snat ${SNAT_VS}`, '    protocol TCP', '    delay_loop 1',
     ...rs(1, fullnatWeights[0]), ...rs(2, fullnatWeights[1]), ...rs(3, fullnatWeights[2]), '}',
+    `virtual_server ${VIP4} 9100 {`, '    lvs_sched rr', '    lvs_method FULLNAT', '    protocol TCP', '    delay_loop 1', ...rs(1, 1), '}',
   ].join('\n') + '\n';
 }
 
@@ -97,6 +102,7 @@ d('lvsd with engine nft (daemon in a network namespace)', () => {
 
   beforeAll(async () => {
     await topo.create();
+    for (const a of [SNAT_VS, SNAT_DEFS]) topo.exec(topo.director, ['ip', 'addr', 'add', `${a}/24`, 'dev', 'br0']);
     writeFileSync(conf, configText(sock, [1, 2, 3]));
     lvsd = spawn('ip', ['netns', 'exec', topo.director, process.execPath, lvsdBin, '-n', '-f', conf, '--control-socket', sock, '--workers', '0'], {
       cwd: repoRoot, env: { ...process.env, NOTIFY_SOCKET: '' }, stdio: ['ignore', 'pipe', 'pipe'],
@@ -130,7 +136,7 @@ d('lvsd with engine nft (daemon in a network namespace)', () => {
   it('programs table inet lvsd for the nft services and the proxy listens on none of them', () => {
     expect(tables()).toMatch(/table inet lvsd\b/);
     const started = logs.find((l) => l.msg === 'nft forwarding started') as { services?: string[] } | undefined;
-    expect(started?.services?.sort()).toEqual([`TCP ${VIP4}:8000`, `TCP ${VIP4}:9000`]);
+    expect(started?.services?.sort()).toEqual([`TCP ${VIP4}:8000`, `TCP ${VIP4}:9000`, `TCP ${VIP4}:9100`]);
     expect(logs.filter((l) => l.msg === 'proxy listening')).toEqual([]);
   });
 
@@ -141,10 +147,15 @@ d('lvsd with engine nft (daemon in a network namespace)', () => {
     expect(rs.slice(3).map((r) => r.rs)).toEqual(rs.slice(0, 3).map((r) => r.rs));
   });
 
-  it('FULLNAT wrr 1:2:3: exact shares, the real servers see the director', async () => {
+  it('FULLNAT wrr 1:2:3: exact shares, the real servers see the virtual_server\'s fullnat_snat address', async () => {
     const rs = await fetch(`http://${VIP4}:9000/`, 6);
-    expect(rs.every((r) => r.client === DIRECTOR4)).toBe(true);
+    expect(rs.map((r) => r.client ?? r.error)).toEqual(Array(6).fill(SNAT_VS));
     expect(counts(rs)).toEqual({ rs1: 1, rs2: 2, rs3: 3 });
+  });
+
+  it('FULLNAT without its own fullnat_snat: the real server sees lvsd_defs\' address', async () => {
+    const rs = await fetch(`http://${VIP4}:9100/`, 2);
+    expect(rs.map((r) => r.client ?? r.error)).toEqual([SNAT_DEFS, SNAT_DEFS]);
   });
 
   it('lvsadm -L -n --stats: exact connection counts per service and real server, conntrack bytes folded in', async () => {
