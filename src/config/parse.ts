@@ -95,23 +95,39 @@ export function parseLines(lines: SourceLine[], diag: Diagnostics, text = lines.
     diag.error('ECONFIG_SYNTAX', `blocks nested more than ${MAX_NESTING} deep`, map.loc(tooDeep));
     return [];
   }
+  // The grammar builds the final nodes through these factories: one pass, no copies.
+  const factories = {
+    word: (t: string, quoted: boolean, off: number) => new Word(t, quoted, off, map),
+    stmt: (key: Word, args: Word[], block: { off: number; items: Stmt[] } | null, off: number) => new Stmt(key, args, block ? block.items : null, block ? block.off : -1, off, map),
+  };
+  let err: PeggyError;
   try {
-    // The grammar builds the final nodes through these factories: one pass, no copies.
-    return peggyParse(text, {
-      word: (t: string, quoted: boolean, off: number) => new Word(t, quoted, off, map),
-      stmt: (key: Word, args: Word[], block: { off: number; items: Stmt[] } | null, off: number) => new Stmt(key, args, block ? block.items : null, block ? block.off : -1, off, map),
-    } as never) as Stmt[];
+    // Without failure bookkeeping first (most loads are good files)...
+    return peggyParse(text, { ...factories, startRule: 'QuietConfig' } as never) as Stmt[];
   } catch (e) {
-    const err = e as PeggyError;
-    const off = err.location ? err.location.start.offset : 0;
-    diag.error('ECONFIG_SYNTAX', syntaxMessage(err), map.loc(off));
-    return [];
+    err = e as PeggyError;
   }
+  // ...then, for a failure that needs its furthest place, the same parse with it.
+  if (isExpectedFailure(err)) {
+    try {
+      peggyParse(text, { ...factories, startRule: 'Config' } as never);
+    } catch (e) {
+      err = e as PeggyError;
+    }
+  }
+  const off = err.location ? err.location.start.offset : 0;
+  diag.error('ECONFIG_SYNTAX', syntaxMessage(err), map.loc(off));
+  return [];
+}
+
+/** peggy's own "Expected ... but ... found" failure (not one raised by the grammar's actions). */
+function isExpectedFailure(err: PeggyError): boolean {
+  return typeof err.message === 'string' && err.message.startsWith('Expected');
 }
 
 function syntaxMessage(err: PeggyError): string {
   // Messages raised by the grammar itself are already phrased for operators.
-  if (!err.message.startsWith('Expected')) return err.message;
+  if (!isExpectedFailure(err)) return String(err.message);
   const f = err.found;
   if (f === null || f === undefined) return 'unexpected end of file';
   const code = f.codePointAt(0) ?? 0;
