@@ -10,4 +10,11 @@ else
   echo "lvsd: nft engine helper not built (needs cc, libnetfilter-queue-dev, libmnl-dev); the proxy engine works without it"
   sed 's/^/  /' build/cc.log | head -5
 fi
+# The proxy engine's native TCP relay (libc only); without it the proxy relays in Node.
+if cc -O2 -Wall -o build/lvsd-relay lvsd-relay.c 2>build/cc-relay.log; then
+  echo "lvsd: built native/build/lvsd-relay (proxy engine TCP relay)"
+else
+  echo "lvsd: proxy relay helper not built (needs cc); the proxy engine relays in Node instead"
+  sed 's/^/  /' build/cc-relay.log | head -5
+fi
 exit 0
