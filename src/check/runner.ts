@@ -6,7 +6,9 @@ import { CheckCore, type CoreAction, type CoreChecker } from './core.js';
 import { systemClock, type Clock } from './clock.js';
 import type { CheckEvent, CheckResult, ScriptPolicy, VirtualServerCheckSpec } from './types.js';
 import type { CheckTarget } from './target.js';
-import { tcpCheck } from './tcp.js';
+import { tcpCheck, TcpProbe, type TcpProbeOwner } from './tcp.js';
+import { DeadlineQueue, type Deadline } from './deadlines.js';
+import { connectEndpoint } from './target.js';
 import { httpCheck } from './http.js';
 import { miscCheck } from './misc.js';
 import { smtpCheck } from './smtp.js';
@@ -33,6 +35,11 @@ export interface RunnerOptions {
   notifyTimeoutMs?: number;
   /** SIGTERM -> SIGKILL grace for scripts (default 2 s, keepalived's). */
   killGraceMs?: number;
+  /**
+   * Checks due within the same slot of this many ms start together on one wake-up (default 1).
+   * A start is late by less than one slot, never early.
+   */
+  slotMs?: number;
 }
 
 /** Run one check of `c` now. Never rejects. */
@@ -56,17 +63,42 @@ export async function runChecker(c: CoreChecker, policy: ScriptPolicy, signal: A
   }
 }
 
+/** A checker's place in the runner: its next start in the DeadlineQueue and its running check. */
+class CheckTask implements Deadline, TcpProbeOwner {
+  dueSlot = -1;
+  /** The check in progress (a TcpProbe, or an AbortController for the other types). */
+  inflight: { abort(): void } | null = null;
+  constructor(readonly key: string, private readonly runner: CheckRunner) {}
+  onDue(): void {
+    this.runner.fire(this);
+  }
+  now(): number {
+    return this.runner.clock.now();
+  }
+  tcpDone(probe: TcpProbe, result: CheckResult): void {
+    this.runner.done(this, probe, result);
+  }
+}
+
 export class CheckRunner {
   private core: CheckCore;
-  private readonly clock: Clock;
-  private readonly timers = new Map<string, unknown>();
-  private readonly inflight = new Map<string, AbortController>();
+  /** @internal */
+  readonly clock: Clock;
+  private readonly queue: DeadlineQueue;
+  private readonly tasks = new Map<string, CheckTask>();
   private readonly running = new Set<Promise<unknown>>();
+  /** TCP probes in flight (they are not promises); idle() waits for them too. */
+  private probes = 0;
+  private probesDrained: (() => void) | null = null;
+  /** The one clock timer, armed for `armedAt`. */
+  private timer: unknown = undefined;
+  private armedAt = Infinity;
   private stopped = false;
   private suspended = false;
 
   constructor(specs: readonly VirtualServerCheckSpec[], private readonly o: RunnerOptions) {
     this.clock = o.clock ?? systemClock;
+    this.queue = new DeadlineQueue(o.slotMs ?? 1);
     this.core = new CheckCore(specs, o.rand);
   }
 
@@ -97,13 +129,17 @@ export class CheckRunner {
     const actions = this.core.stop();
     this.apply(actions);
     this.stopped = true;
-    for (const a of this.inflight.values()) a.abort();
+    for (const t of this.tasks.values()) t.inflight?.abort();
+    this.disarm();
     await this.idle();
   }
 
   /** Resolves when no check or script started by this runner is still running. */
   async idle(): Promise<void> {
-    while (this.running.size > 0) await Promise.allSettled([...this.running]);
+    while (this.running.size > 0 || this.probes > 0) {
+      const drained = this.probes > 0 ? new Promise<void>((r) => (this.probesDrained = r)) : undefined;
+      await Promise.allSettled([...this.running, drained]);
+    }
   }
 
   /** Read-only view for status output: per real server, alive and weight. */
@@ -125,19 +161,21 @@ export class CheckRunner {
       switch (a.kind) {
         case 'schedule': {
           if (this.stopped) break;
-          this.clearTimer(a.key);
-          const h = this.clock.setTimeout(() => {
-            this.timers.delete(a.key);
-            this.fire(a.key);
-          }, a.atMs - this.clock.now());
-          this.timers.set(a.key, h);
+          let t = this.tasks.get(a.key);
+          if (!t) this.tasks.set(a.key, (t = new CheckTask(a.key, this)));
+          this.queue.schedule(t, a.atMs);
           break;
         }
-        case 'cancel':
-          this.clearTimer(a.key);
-          this.inflight.get(a.key)?.abort();
-          this.inflight.delete(a.key);
+        case 'cancel': {
+          const t = this.tasks.get(a.key);
+          if (!t) break;
+          this.tasks.delete(a.key);
+          this.queue.cancel(t);
+          const running = t.inflight;
+          t.inflight = null; // its result is ignored
+          running?.abort();
           break;
+        }
         case 'emit':
           this.o.logger.info({ ...a.event }, `${a.event.kind} ${a.event.up ? 'up' : 'down'}`);
           try {
@@ -163,25 +201,59 @@ export class CheckRunner {
           break;
       }
     }
+    this.arm();
   }
 
-  private clearTimer(key: string): void {
-    const h = this.timers.get(key);
-    if (h !== undefined) this.clock.clearTimeout(h);
-    this.timers.delete(key);
+  /** Keep the one clock timer armed for the queue's earliest slot. */
+  private arm(): void {
+    const next = this.stopped ? Infinity : this.queue.next();
+    if (next === this.armedAt) return;
+    // an earlier wake-up is armed: it re-arms for the rest when it fires
+    if (next > this.armedAt && next !== Infinity) return;
+    this.disarm();
+    if (next === Infinity) return;
+    this.armedAt = next;
+    this.timer = this.clock.setTimeout(this.wake, Math.ceil(next - this.clock.now()));
   }
 
-  private fire(key: string): void {
-    const c = this.core.checkers.get(key);
-    if (!c || this.stopped || this.inflight.has(key)) return;
+  private disarm(): void {
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    this.armedAt = Infinity;
+  }
+
+  private readonly wake = (): void => {
+    this.timer = undefined;
+    this.armedAt = Infinity;
+    this.queue.runDue(this.clock.now());
+    this.arm();
+  };
+
+  /** @internal A task came due: start its check. */
+  fire(t: CheckTask): void {
+    const c = this.core.checkers.get(t.key);
+    if (!c || this.stopped || t.inflight) return;
+    if (c.spec.type === 'TCP') {
+      const target = { addr: c.rs.spec.addr, port: c.rs.spec.port };
+      this.probes++;
+      t.inflight = new TcpProbe(connectEndpoint(c.spec, target), c.timing.connectTimeoutMs, this.queue, t);
+      return;
+    }
     const ctl = new AbortController();
-    this.inflight.set(key, ctl);
-    const p = runChecker(c, this.o.scriptPolicy ?? {}, ctl.signal, this.o.killGraceMs).then((res) => {
-      if (this.inflight.get(key) !== ctl) return; // cancelled, or replaced by a reload
-      this.inflight.delete(key);
-      if (this.stopped) return;
-      this.apply(this.core.result(key, res, this.clock.now()));
-    });
+    t.inflight = ctl;
+    const p = runChecker(c, this.o.scriptPolicy ?? {}, ctl.signal, this.o.killGraceMs).then((res) => this.done(t, ctl, res));
     this.track(p);
+  }
+
+  /** @internal A check finished (or was aborted). */
+  done(t: CheckTask, handle: { abort(): void }, res: CheckResult): void {
+    if (handle instanceof TcpProbe && --this.probes === 0) {
+      this.probesDrained?.();
+      this.probesDrained = null;
+    }
+    if (t.inflight !== handle) return; // cancelled, or replaced by a reload
+    t.inflight = null;
+    if (this.stopped) return;
+    this.apply(this.core.result(t.key, res, this.clock.now()));
   }
 }

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { pingCheck } from '../../src/check/ping.js';
 import { tcpCheck } from '../../src/check/tcp.js';
 import { httpCheck } from '../../src/check/http.js';
+import { CheckRunner, ManualClock, type CheckEvent } from '../../src/check/index.js';
 
 const root = process.getuid?.() === 0;
 const suffix = randomBytes(3).toString('hex');
@@ -78,5 +79,24 @@ describe('checks across a network namespace', () => {
     expect(await tcpCheck({ type: 'TCP' }, { addr: '198.51.100.2', port: 9 }, 400)).toMatchObject({ ok: false, reason: 'timeout' });
     expect(Date.now() - t0).toBeLessThan(1200);
     expect(await httpCheck({ type: 'HTTP', urls: [{ path: '/' }], bindTo: '198.51.100.1' }, { addr: '198.51.100.2', port: 8080 }, 2000)).toMatchObject({ ok: true });
+  });
+
+  it('the runner times a dropped SYN out by its injected clock, at connect_timeout exactly', async () => {
+    if (!root) return void console.log('skipped: needs root for namespaces');
+    const clock = new ManualClock();
+    const events: CheckEvent[] = [];
+    const runner = new CheckRunner(
+      [{ id: 'ns', delayLoopMs: 5000, warmupMs: 0, retry: 0, connectTimeoutMs: 700, realServers: [{ addr: '198.51.100.2', port: 9, checkers: [{ type: 'TCP' }] }] }],
+      { onEvent: (e) => events.push(e), logger: { info: () => {}, warn: () => {} }, clock },
+    );
+    runner.start();
+    clock.advance(0); // the check starts: the SYN is dropped, so the probe waits
+    await new Promise((r) => setTimeout(r, 300)); // real time passes; only the injected clock times out
+    clock.advance(699);
+    expect(events.filter((e) => e.kind === 'rs' && !e.up)).toEqual([]);
+    clock.advance(1);
+    expect(events.filter((e) => e.kind === 'rs' && !e.up).map((e) => [e.reason, e.took_ms])).toEqual([['timeout', 700]]);
+    await runner.stop();
+    expect(clock.pending()).toBe(0);
   });
 });
