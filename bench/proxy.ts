@@ -1,7 +1,8 @@
 // bench proxy: lvsd's proxy engine side by side with HAProxy (TCP mode) and direct access, on the
 // same nginx backends on loopback, each proxy with the same number of workers/threads. Prints
 // keep-alive req/s, new connections/s, MB/s for a large file, p99 latency, memory per idle
-// connection, and the lvsd/HAProxy ratio of each.
+// connection, and the lvsd/HAProxy ratio of each; lvsd runs with the native relay helper (when it
+// builds) and with the Node relay. Also times engine.reconcile() over 1,000 unchanged services.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -115,6 +116,31 @@ async function measure(name: string, addr: string, port: number, pids: (() => nu
   return f;
 }
 
+/** engine.reconcile() with 1,000 services that did not change (a reload calls it). */
+async function reconcileCost(): Promise<void> {
+  const table = createTable();
+  table.applySpec({ services: Array.from({ length: 1000 }, (_, i) => ({
+    key: { kind: 'addr' as const, protocol: i % 2 ? 'tcp' as const : 'udp' as const, addr: `127.0.2.${1 + (i % 250)}`, port: 21000 + i },
+    scheduler: 'rr' as const,
+    dests: [{ addr: NGINX.addr, port: NGINX.port, weight: 1, method: 'NAT' as const, uThreshold: 0, lThreshold: 0 }],
+  })) }, performance.now());
+  const engine = new ProxyEngine({ workers: WORKERS });
+  await engine.start(table);
+  try {
+    await sleep(200);
+    const times: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      const t = performance.now();
+      await engine.reconcile();
+      times.push(performance.now() - t);
+    }
+    times.sort((a, b) => a - b);
+    console.log(`reconcile, 1,000 unchanged services: median ${times[50]!.toFixed(2)} ms, p90 ${times[90]!.toFixed(2)} ms (goal < 5 ms)`);
+  } finally {
+    await engine.stop(0);
+  }
+}
+
 export default async function bench(): Promise<void> {
   for (const tool of ['nginx', 'haproxy', 'wrk']) {
     if (!have(tool)) {
@@ -166,26 +192,42 @@ listen vs
     await waitPort(NGINX.addr, NGINX.port);
     await waitPort(HAPROXY.addr, HAPROXY.port);
 
-    const table = createTable();
-    table.applySpec({ services: [{
-      key: { kind: 'addr', protocol: 'tcp', addr: LVSD.addr, port: LVSD.port }, scheduler: 'rr',
-      dests: [{ addr: NGINX.addr, port: NGINX.port, weight: 1, method: 'FULLNAT', uThreshold: 0, lThreshold: 0 }],
-    }] }, performance.now());
-    // LVSD_BENCH_PROXY_WORKERS=0 runs the relay in the primary (for comparison)
-    engine = new ProxyEngine({ workers: Number(process.env.LVSD_BENCH_PROXY_WORKERS ?? WORKERS) });
-    await engine.start(table);
-    await waitPort(LVSD.addr, LVSD.port);
-    const lvsdPids = (): number[] => [process.pid, ...engine!.workerPids()];
-
     console.log(`workers/threads: ${WORKERS}; wrk ${DURATION_S}s per figure; idle memory over ${IDLE_CONNS} connections`);
     await measure('direct', NGINX.addr, NGINX.port, null);
     const h = await measure('haproxy', HAPROXY.addr, HAPROXY.port, () => [haproxy.pid!]);
-    const l = await measure('lvsd', LVSD.addr, LVSD.port, lvsdPids);
     const ratio = (a: number, b: number): string => (b > 0 ? (a / b).toFixed(2) : 'n/a');
-    console.log(`lvsd/haproxy: keep-alive ${ratio(l.keepAliveRps, h.keepAliveRps)}x (goal >= 1.0)  new-conn ${ratio(l.newConnRps, h.newConnRps)}x (goal >= 0.9)  large ${ratio(l.largeMBps, h.largeMBps)}x (goal >= 1.0)  p99 ${ratio(l.p99ms, h.p99ms)}x  idle memory ${ratio(l.memPerIdleKiB ?? 0, h.memPerIdleKiB ?? 0)}x (goal <= 1.0)`);
-    const svc = table.services[0]!;
-    engine.sweep();
-    console.log(`lvsd table: conns ${svc.stats.conns}, in ${svc.stats.inBytes} B, out ${svc.stats.outBytes} B (exact totals across ${WORKERS} workers)`);
+    // LVSD_BENCH_PROXY_WORKERS=0 runs the Node relay in the primary (for comparison)
+    const workers = Number(process.env.LVSD_BENCH_PROXY_WORKERS ?? WORKERS);
+    for (const relay of ['native', 'node'] as const) {
+      const table = createTable();
+      table.applySpec({ services: [{
+        key: { kind: 'addr', protocol: 'tcp', addr: LVSD.addr, port: LVSD.port }, scheduler: 'rr',
+        dests: [{ addr: NGINX.addr, port: NGINX.port, weight: 1, method: 'FULLNAT', uThreshold: 0, lThreshold: 0 }],
+      }] }, performance.now());
+      engine = new ProxyEngine({ workers, relay });
+      let fellBack = false;
+      engine.on('event', (e: { type: string }) => {
+        if (e.type === 'relay-fallback') fellBack = true;
+      });
+      await engine.start(table);
+      if (fellBack) {
+        console.log('lvsd native relay: not available here (the helper does not build); skipped');
+        await engine.stop(0);
+        engine = null;
+        continue;
+      }
+      await waitPort(LVSD.addr, LVSD.port);
+      const lvsdPids = (): number[] => [process.pid, ...engine!.workerPids()];
+      const name = `lvsd-${relay}`;
+      const l = await measure(name, LVSD.addr, LVSD.port, lvsdPids);
+      console.log(`${name}/haproxy: keep-alive ${ratio(l.keepAliveRps, h.keepAliveRps)}x (goal >= 1.0)  new-conn ${ratio(l.newConnRps, h.newConnRps)}x (goal >= 0.9)  large ${ratio(l.largeMBps, h.largeMBps)}x (goal >= 1.0)  p99 ${ratio(l.p99ms, h.p99ms)}x  idle memory ${ratio(l.memPerIdleKiB ?? 0, h.memPerIdleKiB ?? 0)}x (goal <= 1.0)`);
+      const svc = table.services[0]!;
+      engine.sweep();
+      console.log(`${name} table: conns ${svc.stats.conns}, in ${svc.stats.inBytes} B, out ${svc.stats.outBytes} B (exact totals across ${workers} workers)`);
+      await engine.stop(0);
+      engine = null;
+    }
+    await reconcileCost();
   } finally {
     if (engine) await engine.stop(0);
     for (const p of procs) await stopPid(p);
