@@ -20,6 +20,7 @@ import type {
   VirtualServerCheckSpec,
 } from './types.js';
 import { endpoint, resolveTiming, type ResolvedTiming } from './timing.js';
+import { sameSpec } from './same.js';
 
 const WEIGHT_LIMIT = 2 ** 31 - 1;
 /** Without warmup, first checks are still spread over this window (never all at one instant). */
@@ -79,63 +80,74 @@ function realWeight(w: number): number {
   return w < 0 ? 0 : w > WEIGHT_LIMIT ? WEIGHT_LIMIT : w;
 }
 
-/** Identity of a checker across reloads: same place and same definition. */
-function checkerKey(vsId: string, rsKey: string, index: number, spec: CheckerSpec, t: ResolvedTiming): string {
-  const plain = JSON.stringify(spec, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v));
-  return `${vsId}|${rsKey}|${index}|${plain}|${JSON.stringify(t)}`;
+function sameTiming(a: ResolvedTiming, b: ResolvedTiming): boolean {
+  return (
+    a.connectTimeoutMs === b.connectTimeoutMs &&
+    a.retry === b.retry &&
+    a.delayBeforeRetryMs === b.delayBeforeRetryMs &&
+    a.warmupMs === b.warmupMs &&
+    a.delayLoopMs === b.delayLoopMs &&
+    a.alpha === b.alpha &&
+    a.logAllFailures === b.logAllFailures
+  );
 }
 
 export class CheckCore {
-  readonly vss: CoreVs[] = [];
+  vss: CoreVs[] = [];
   readonly checkers = new Map<string, CoreChecker>();
+  /** Makes every checker key unique: a changed checker at the same place gets a new key. */
+  private serial = 0;
 
   constructor(specs: readonly VirtualServerCheckSpec[], private readonly rand: () => number = Math.random) {
-    for (const vsSpec of specs) {
-      const vs: CoreVs = {
-        id: vsSpec.id,
-        spec: vsSpec,
-        quorum: vsSpec.quorum ?? 1,
-        hysteresis: vsSpec.hysteresis ?? 0,
-        quorumUp: false,
-        sorryAlive: false,
-        sorryLast: null,
-        suspended: false,
-        rs: [],
+    for (const vsSpec of specs) this.vss.push(this.buildVs(vsSpec));
+  }
+
+  private buildVs(vsSpec: VirtualServerCheckSpec): CoreVs {
+    const vs: CoreVs = {
+      id: vsSpec.id,
+      spec: vsSpec,
+      quorum: vsSpec.quorum ?? 1,
+      hysteresis: vsSpec.hysteresis ?? 0,
+      quorumUp: false,
+      sorryAlive: false,
+      sorryLast: null,
+      suspended: false,
+      rs: [],
+    };
+    for (const rsSpec of vsSpec.realServers) {
+      const rs: CoreRs = {
+        key: endpoint(rsSpec.addr, rsSpec.port),
+        spec: rsSpec,
+        iweight: rsSpec.weight ?? 1,
+        inhibit: rsSpec.inhibitOnFailure ?? vsSpec.inhibitOnFailure ?? false,
+        alive: true,
+        numFailed: 0,
+        checkers: [],
+        last: null,
       };
-      for (const rsSpec of vsSpec.realServers) {
-        const rs: CoreRs = {
-          key: endpoint(rsSpec.addr, rsSpec.port),
-          spec: rsSpec,
-          iweight: rsSpec.weight ?? 1,
-          inhibit: rsSpec.inhibitOnFailure ?? vsSpec.inhibitOnFailure ?? false,
-          alive: true,
-          numFailed: 0,
-          checkers: [],
-          last: null,
+      for (let i = 0; i < rsSpec.checkers.length; i++) {
+        const spec = rsSpec.checkers[i]!;
+        const timing = resolveTiming(vsSpec, rsSpec, spec);
+        const c: CoreChecker = {
+          key: `${vs.id}|${rs.key}|${i}|${++this.serial}`,
+          name: `${spec.type}#${i}`,
+          vs,
+          rs,
+          spec,
+          timing,
+          isUp: !timing.alpha,
+          hasRun: false,
+          retryIt: 0,
+          curWeight: 0,
         };
-        rsSpec.checkers.forEach((spec, i) => {
-          const timing = resolveTiming(vsSpec, rsSpec, spec);
-          const c: CoreChecker = {
-            key: checkerKey(vs.id, rs.key, i, spec, timing),
-            name: `${spec.type}#${i}`,
-            vs,
-            rs,
-            spec,
-            timing,
-            isUp: !timing.alpha,
-            hasRun: false,
-            retryIt: 0,
-            curWeight: 0,
-          };
-          if (!c.isUp) rs.numFailed++;
-          rs.checkers.push(c);
-          this.checkers.set(c.key, c);
-        });
-        rs.alive = rs.numFailed === 0;
-        vs.rs.push(rs);
+        if (!c.isUp) rs.numFailed++;
+        rs.checkers.push(c);
+        this.checkers.set(c.key, c);
       }
-      this.vss.push(vs);
+      rs.alive = rs.numFailed === 0;
+      vs.rs.push(rs);
     }
+    return vs;
   }
 
   /** First run: initial table entries, quorum, and every checker's first check (spread). */
@@ -151,45 +163,86 @@ export class CheckCore {
   }
 
   /**
-   * Take over the state of `old` for every checker whose place and definition are unchanged
-   * (reload). Returns actions: cancel timers of checkers that went away, schedule new ones,
-   * and table events for entries whose state differs from what the daemon was last told.
+   * Reload, in place. A virtual server whose spec is unchanged is kept as it is (state, timers,
+   * keys); that is the whole cost of an unchanged reload. A changed one is rebuilt, and each of
+   * its checkers whose place (real server, index), definition and timing are unchanged takes
+   * over the old checker's key and state. Returns actions: cancel the timers of checkers that
+   * went away, schedule new ones, and table events for entries whose state differs from what the
+   * daemon was last told.
    */
-  adopt(old: CheckCore, nowMs: number): CoreAction[] {
+  reconcile(specs: readonly VirtualServerCheckSpec[], nowMs: number): CoreAction[] {
     const out: CoreAction[] = [];
     const fresh: CoreChecker[] = [];
-    for (const key of old.checkers.keys()) if (!this.checkers.has(key)) out.push({ kind: 'cancel', key });
-    const oldVs = new Map(old.vss.map((v) => [v.id, v]));
-    for (const vs of this.vss) {
-      const prev = oldVs.get(vs.id);
-      const prevRs = new Map((prev?.rs ?? []).map((r) => [r.key, r]));
-      for (const rs of vs.rs) {
-        const p = prevRs.get(rs.key);
-        if (p) rs.last = p.last;
-        rs.numFailed = 0;
-        for (const c of rs.checkers) {
-          const o = old.checkers.get(c.key);
-          if (o) {
-            c.isUp = o.isUp;
-            c.hasRun = o.hasRun;
-            c.retryIt = o.retryIt;
-            c.curWeight = o.curWeight;
-          } else fresh.push(c);
-          if (!c.isUp) rs.numFailed++;
-        }
-        rs.alive = rs.numFailed === 0;
+    const oldVs = new Map<string, CoreVs>();
+    for (const v of this.vss) oldVs.set(v.id, v);
+    const next: CoreVs[] = [];
+    const kept = new Set<CoreVs>();
+    const rebuilt: { vs: CoreVs; isNew: boolean }[] = [];
+    for (const vsSpec of specs) {
+      const prev = oldVs.get(vsSpec.id);
+      if (prev && (prev.spec === vsSpec || sameSpec(prev.spec, vsSpec))) {
+        oldVs.delete(vsSpec.id);
+        next.push(prev);
+        kept.add(prev);
+        continue;
       }
-      if (prev) {
-        vs.quorumUp = prev.quorumUp;
-        vs.sorryAlive = prev.sorryAlive && vs.spec.sorryServer !== undefined;
-        vs.sorryLast = prev.sorryLast;
-        vs.suspended = prev.suspended;
-      } else vs.quorumUp = this.liveWeight(vs) >= vs.quorum + vs.hysteresis;
-      this.updateQuorum(vs, prev === undefined, out);
+      const vs = this.buildVs(vsSpec);
+      next.push(vs);
+      rebuilt.push({ vs, isNew: prev === undefined });
+      if (prev) oldVs.delete(vsSpec.id);
+      this.takeOver(vs, prev, fresh);
+    }
+    // virtual servers that went away, and the old versions of rebuilt ones
+    for (const v of this.vss) {
+      if (kept.has(v)) continue;
+      for (const rs of v.rs)
+        for (const c of rs.checkers)
+          if (this.checkers.get(c.key) === c) {
+            this.checkers.delete(c.key);
+            out.push({ kind: 'cancel', key: c.key });
+          }
+    }
+    this.vss = next;
+    for (const { vs, isNew } of rebuilt) {
+      this.updateQuorum(vs, isNew, out);
       this.syncTable(vs, '', 'reload', 0, out);
     }
     this.scheduleFirst(fresh.filter((c) => !c.vs.suspended), nowMs, out);
     return out;
+  }
+
+  /** A rebuilt virtual server takes over the state of `prev` where the place and definition match. */
+  private takeOver(vs: CoreVs, prev: CoreVs | undefined, fresh: CoreChecker[]): void {
+    const prevRs = new Map<string, CoreRs>();
+    for (const r of prev?.rs ?? []) prevRs.set(r.key, r);
+    const resumed = prev !== undefined && prev.suspended && !vs.spec.haSuspend;
+    for (const rs of vs.rs) {
+      const p = prevRs.get(rs.key);
+      if (p) rs.last = p.last;
+      rs.numFailed = 0;
+      for (let i = 0; i < rs.checkers.length; i++) {
+        const c = rs.checkers[i]!;
+        const o = p?.checkers[i];
+        if (o && sameTiming(o.timing, c.timing) && sameSpec(o.spec, c.spec)) {
+          this.checkers.delete(c.key);
+          c.key = o.key;
+          this.checkers.set(c.key, c);
+          c.isUp = o.isUp;
+          c.hasRun = o.hasRun;
+          c.retryIt = o.retryIt;
+          c.curWeight = o.curWeight;
+          if (resumed) fresh.push(c); // its timer was cancelled while suspended
+        } else fresh.push(c);
+        if (!c.isUp) rs.numFailed++;
+      }
+      rs.alive = rs.numFailed === 0;
+    }
+    if (prev) {
+      vs.quorumUp = prev.quorumUp;
+      vs.sorryAlive = prev.sorryAlive && vs.spec.sorryServer !== undefined;
+      vs.sorryLast = prev.sorryLast;
+      vs.suspended = prev.suspended && vs.spec.haSuspend === true;
+    } else vs.quorumUp = this.liveWeight(vs) >= vs.quorum + vs.hysteresis;
   }
 
   /** A check finished. Unknown keys (checker removed by a reload) are ignored. */

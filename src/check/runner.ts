@@ -81,7 +81,7 @@ class CheckTask implements Deadline, TcpProbeOwner {
 }
 
 export class CheckRunner {
-  private core: CheckCore;
+  private readonly core: CheckCore;
   /** @internal */
   readonly clock: Clock;
   private readonly queue: DeadlineQueue;
@@ -109,10 +109,8 @@ export class CheckRunner {
   /** Reload: checkers whose place and definition are unchanged keep their state and timers. */
   reconcile(specs: readonly VirtualServerCheckSpec[]): void {
     if (this.stopped) return;
-    const next = new CheckCore(specs, this.o.rand);
-    const actions = next.adopt(this.core, this.clock.now());
-    this.core = next;
-    if (this.suspended) actions.push(...next.setSuspended(true, this.clock.now()));
+    const actions = this.core.reconcile(specs, this.clock.now());
+    if (this.suspended) actions.push(...this.core.setSuspended(true, this.clock.now()));
     this.apply(actions);
   }
 

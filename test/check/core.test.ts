@@ -186,19 +186,46 @@ describe('scheduling', () => {
   });
 });
 
-describe('reconcile (adopt)', () => {
+describe('reconcile', () => {
   it('keeps the state of unchanged checkers, restarts changed ones, emits only differences', () => {
-    const old = new CheckCore([vs({ retry: 0 }, 2)]);
-    old.start(0);
-    old.result(keys(old)[0]!, fail, 1); // rs1 down
+    const core = new CheckCore([vs({ retry: 0 }, 2)]);
+    core.start(0);
+    const [k1, k2] = keys(core);
+    core.result(k1!, fail, 1); // rs1 down
     const spec = vs({ retry: 0 }, 2);
     const changed = { ...spec, realServers: [spec.realServers[0]!, { ...spec.realServers[1]!, checkers: [{ type: 'TCP' as const, connectPort: 81 }] }] };
-    const next = new CheckCore([changed]);
-    const a = next.adopt(old, 100);
-    expect(a.filter((x) => x.kind === 'cancel')).toHaveLength(1);
+    const a = core.reconcile([changed], 100);
+    expect(a.filter((x) => x.kind === 'cancel').map((x) => x.kind === 'cancel' && x.key)).toEqual([k2]);
     expect(schedules(a)).toHaveLength(1);
     expect(events(a)).toEqual([]); // rs1 still down, rs2 (restarted, not alpha) still up
-    expect(next.vss[0]!.rs[0]!.alive).toBe(false);
+    expect(core.vss[0]!.rs[0]!.alive).toBe(false);
+    expect(keys(core)[0]).toBe(k1); // the unchanged checker kept its key (its timer)
+    expect(keys(core)).toHaveLength(2);
+  });
+
+  it('an unchanged virtual server is kept as it is: no action, same objects', () => {
+    const core = new CheckCore([vs({ retry: 0 }, 3), vs({ id: 'other' }, 1)]);
+    core.start(0);
+    core.result(keys(core)[0]!, fail, 1);
+    const before = core.vss[0];
+    // fresh objects, as the daemon makes them from the config on each reload; undefined = unset
+    const again = [{ ...vs({ retry: 0 }, 3), alpha: undefined }, vs({ id: 'other' }, 1)];
+    expect(core.reconcile(again, 50)).toEqual([]);
+    expect(core.vss[0]).toBe(before);
+    expect(core.vss[0]!.rs[0]!.alive).toBe(false);
+    // removing a virtual server cancels its checkers and nothing else
+    const a = core.reconcile([again[1]!], 60);
+    expect(a.map((x) => x.kind)).toEqual(['cancel', 'cancel', 'cancel']);
+    expect(keys(core)).toHaveLength(1);
+  });
+
+  it('turning ha_suspend off on a suspended virtual server starts its kept checkers again', () => {
+    const core = new CheckCore([vs({ haSuspend: true }, 1)]);
+    core.start(0);
+    core.setSuspended(true, 5);
+    const a = core.reconcile([vs({ haSuspend: false }, 1)], 10);
+    expect(schedules(a)).toEqual([10]);
+    expect(core.vss[0]!.suspended).toBe(false);
   });
 });
 
