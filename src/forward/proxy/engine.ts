@@ -141,6 +141,7 @@ export class ProxyEngine extends EventEmitter {
   private nativeBin: string | null = null;
   private lastRelayErrorLog = -Infinity;
   private readonly noted = new Set<string>();
+  private readonly notedMethods = new WeakMap<Service, string>();
   private readonly lastNoDestLog = new Map<string, number>();
   private sweepTimer: NodeJS.Timeout | null = null;
   private lastGc = 0;
@@ -190,7 +191,8 @@ export class ProxyEngine extends EventEmitter {
   async reconcile(): Promise<void> {
     const table = this.table;
     if (!table || this.stopping) return;
-    const wanted = new Map<string, { svc: Service; protocol: 'tcp' | 'udp'; addr: string; port: number }>();
+    // Runs on every reload: no allocation per unchanged service beyond the map entry.
+    const wanted = new Map<string, Service>();
     for (const svc of table.services) {
       if (!this.serves(svc)) continue; // another engine's: not listened on (a listener stops and drains)
       const k = svc.key;
@@ -205,26 +207,38 @@ export class ProxyEngine extends EventEmitter {
         this.noteOnce(`unsupported|${svc.keyText}`, { type: 'unsupported', service: svc.keyText, message: 'the proxy engine cannot listen on all ports (port 0)' });
         continue;
       }
-      const methods = [...new Set(svc.dests.map((d) => d.method))].filter((m) => m !== 'FULLNAT');
-      if (methods.length) {
-        this.noteOnce(`fwd|${svc.keyText}|${methods.join(',')}`, {
-          type: 'forwarding-note', service: svc.keyText, methods,
-          message: `proxy engine forwards full-NAT: lvs_method ${methods.join('/')} is served as FULLNAT (real servers see the director's address)`,
-        });
-      }
+      this.noteMethods(svc);
       if (!this.isHeld(k.addr)) continue;
-      wanted.set(`${k.protocol}|${svc.keyText}`, { svc, protocol: k.protocol, addr: k.addr, port: k.port });
+      wanted.set(svc.keyText, svc); // "TCP a:p" / "UDP a:p": the protocol is in the key
     }
     const starts: Promise<void>[] = [];
     for (const [id, l] of this.vsListeners) if (!wanted.has(id) && !l.draining) starts.push(this.stopListener(id, l));
-    for (const [id, w] of wanted) {
+    for (const [id, svc] of wanted) {
       const cur = this.vsListeners.get(id);
       if (cur && !cur.draining) continue;
       if (cur) this.vsListeners.delete(id); // a draining UDP socket on the same port: replaced
       if (cur?.udp) cur.udp.close();
-      starts.push(this.startListener(id, w.svc.keyText, w.protocol, w.addr, w.port));
+      const k = svc.key as { protocol: 'tcp' | 'udp'; addr: string; port: number };
+      starts.push(this.startListener(id, svc.keyText, k.protocol, k.addr, k.port));
     }
-    await Promise.all(starts);
+    if (starts.length) await Promise.all(starts);
+  }
+
+  /** Once per service and set of methods: the proxy forwards full-NAT whatever lvs_method says. */
+  private noteMethods(svc: Service): void {
+    let methods: string[] | null = null;
+    for (const d of svc.dests) {
+      if (d.method === 'FULLNAT' || methods?.includes(d.method)) continue;
+      (methods ??= []).push(d.method);
+    }
+    if (!methods) return;
+    const sig = methods.join(',');
+    if (this.notedMethods.get(svc) === sig) return;
+    this.notedMethods.set(svc, sig);
+    this.noteOnce(`fwd|${svc.keyText}|${sig}`, {
+      type: 'forwarding-note', service: svc.keyText, methods,
+      message: `proxy engine forwards full-NAT: lvs_method ${methods.join('/')} is served as FULLNAT (real servers see the director's address)`,
+    });
   }
 
   /** The proxy serves a VIP only while this director holds it (VRRP MASTER). */
