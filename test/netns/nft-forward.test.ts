@@ -27,6 +27,7 @@ function specs(over: { natWeights?: number[]; natDests?: number[] } = {}): Servi
     { key: tcp(VIP4, 9000), scheduler: 'wrr', dests: rsAll(8080, 'FULLNAT', [1, 2, 3]) },
     { key: tcp(VIP4, 80), scheduler: 'rr', dests: rsAll(80, 'DR') },
     { key: { kind: 'fwmark', fwmark: 7, family: 4 }, scheduler: 'rr', dests: rsAll(8080, 'NAT') },
+    { key: { kind: 'fwmark', fwmark: 8, family: 4 }, scheduler: 'rr', dests: rsAll(0, 'DR') },
     { key: tcp(VIP4, 8100), scheduler: 'rr', persistence: { timeoutS: 300, prefixLen: 32 }, dests: rsAll(8080, 'NAT') },
     { key: tcp(VIP6, 8000), scheduler: 'rr', dests: [1, 2, 3].map((i) => dest(rs6(i), 8080, 'NAT')) },
     { key: tcp(VIP6, 80), scheduler: 'rr', dests: [1, 2, 3].map((i) => dest(rs6(i), 80, 'DR')) },
@@ -51,7 +52,7 @@ d('nft engine in namespaces', () => {
   beforeAll(async () => {
     await topo.create();
     // The operator's own firewall-mark rule (not lvsd's table): TCP to VIP:7000 gets mark 7.
-    topo.exec(topo.director, ['nft', `add table inet op; add chain inet op m { type filter hook prerouting priority -150; }; add rule inet op m ip daddr ${VIP4} tcp dport 7000 meta mark set 7`]);
+    topo.exec(topo.director, ['nft', `add table inet op; add chain inet op m { type filter hook prerouting priority -150; }; add rule inet op m ip daddr ${VIP4} tcp dport 7000 meta mark set 7; add rule inet op m ip daddr ${VIP4} tcp dport 8080 meta mark set 8`]);
     table = createTable();
     table.applySpec({ services: specs() }, now());
     engine = new NftEngine(new TableDirector(table, now), { netns: topo.director, queueNum: 7 });
@@ -105,6 +106,12 @@ d('nft engine in namespaces', () => {
   it('fwmark service: the operator marks TCP to VIP:7000 with 7; lvsd schedules by the mark', async () => {
     const rs = await fetch(`http://${VIP4}:7000/`, 3);
     expect(rs.every((r) => r.client === CLIENT4)).toBe(true);
+    expect(counts(rs)).toEqual({ rs1: 1, rs2: 1, rs3: 1 });
+  });
+
+  it('fwmark DR service (conntrack-carried; replies return through the director here): VIP:8080 unchanged', async () => {
+    const rs = await fetch(`http://${VIP4}:8080/`, 3);
+    expect(rs.map((r) => r.client ?? r.error)).toEqual([CLIENT4, CLIENT4, CLIENT4]);
     expect(counts(rs)).toEqual({ rs1: 1, rs2: 1, rs3: 1 });
   });
 

@@ -109,6 +109,9 @@ export function renderRuleset(input: RulesetInput): string {
   for (const c of COUNTERS) out.push(`add counter ${t} ${c}`);
   for (const [name, spec] of BASE_CHAINS) out.push(`add chain ${t} ${name} { ${spec} }`);
   const flowDests = input.dests.filter((d) => d.method === 'dr' && d.flowSet);
+  // Hooks cost every packet: the DR base chains exist only while a DR VIP service does.
+  const hasDrVip = input.vipServices.some((s) => s.dr);
+  const hasCtDr = input.dests.some((d) => d.method === 'dr' && !d.flowSet);
   const regular = ['new_flow', 'dr_in4', 'dr_in6', ...flowDests.map((d) => trackChain(d.mark))];
   for (const c of regular) out.push(`add chain ${t} ${c}`);
   for (const d of flowDests) {
@@ -159,16 +162,19 @@ export function renderRuleset(input: RulesetInput): string {
   };
   r('raw_pre', 'ip frag-off & 0x3fff != 0 ip daddr @vip4 counter name fragments');
   r('raw_pre', 'exthdr frag exists ip6 daddr @vip6 counter name fragments');
-  r('dr_raw', 'ip daddr . meta l4proto . th dport @drsvc4 notrack');
-  r('dr_raw', 'ip6 daddr . meta l4proto . th dport @drsvc6 notrack');
-  r('pre', 'ct state untracked ip daddr . meta l4proto . th dport @drsvc4 goto dr_in4');
-  r('pre', 'ct state untracked ip6 daddr . meta l4proto . th dport @drsvc6 goto dr_in6');
+  if (hasDrVip) {
+    r('dr_raw', 'ip daddr . meta l4proto . th dport @drsvc4 notrack');
+    r('dr_raw', 'ip6 daddr . meta l4proto . th dport @drsvc6 notrack');
+    r('pre', 'ct state untracked ip daddr . meta l4proto . th dport @drsvc4 goto dr_in4');
+    r('pre', 'ct state untracked ip6 daddr . meta l4proto . th dport @drsvc6 goto dr_in6');
+  }
   for (const f of [4, 6] as const) {
     const k = flowKey(f);
     for (const d of flowDests.filter((x) => x.family === f)) r(`dr_in${f}`, `${k} @${flowSetName('drf', d.mark)} meta mark set ${hex(d.mark)} accept`);
     r(`dr_in${f}`, 'tcp flags & (fin | syn | rst | ack) != syn counter name nosyn drop');
     r(`dr_in${f}`, 'counter name queued jump nfqueue');
     const ip = f === 4 ? 'ip' : 'ip6';
+    if (!hasDrVip) continue;
     r('dr_track', `ct state untracked ${ip} daddr . meta l4proto . th dport @drsvc${f} meta mark vmap @drtrack`);
     r('dr_track', `ct state untracked ${ip} daddr . meta l4proto . th dport @drsvc${f} counter name unscheduled drop`);
   }
@@ -185,7 +191,9 @@ export function renderRuleset(input: RulesetInput): string {
     r(c, `tcp flags & (syn | ack) == syn ${flow(T.synRecv)} accept`);
     r(c, `${flow(T.established)} update @${e} { ${k} timeout ${T.established}s } accept`);
   }
-  r('pre', 'ct direction original ct mark @drmarks meta mark set ct mark');
+  if (hasCtDr) r('pre', 'ct direction original ct mark @drmarks meta mark set ct mark');
+  // Established flows need nothing more here (saves the rules below on every packet).
+  r('pre', 'ct state established accept');
   r('pre', 'ct state new ip daddr . meta l4proto . th dport @svc4 goto new_flow');
   r('pre', 'ct state new ip6 daddr . meta l4proto . th dport @svc6 goto new_flow');
   r('pre', 'ct state new meta l4proto { tcp, udp } meta mark @fwm goto new_flow');
@@ -203,6 +211,7 @@ export function renderRuleset(input: RulesetInput): string {
   r('nat_post', 'ct mark @masq masquerade');
   r('nat_post', 'meta nfproto ipv4 snat ip to ct mark map @snat4');
   r('nat_post', 'meta nfproto ipv6 snat ip6 to ct mark map @snat6');
+  if (!hasDrVip) for (const c of ['dr_raw', 'dr_track']) out.push(`delete chain ${t} ${c}`);
   // Gone dests: nothing refers to their chain or sets any more (flushed and refilled above).
   for (const g of input.staleFlowSets ?? []) {
     out.push(`delete chain ${t} ${trackChain(g.mark)}`);
