@@ -264,7 +264,8 @@ function checkerSpecsOf(rs: RealServer, config: ConfigModel): CheckerSpec[] {
       }
     }
   }
-  for (const f of rs.FILE_CHECK) {
+  for (let i = 0; i < rs.FILE_CHECK.length; i++) {
+    const f = rs.FILE_CHECK[i];
     const tf = config.track_file.find((x) => x.name === f.track_file);
     if (!tf) continue;
     const tfw = tf as unknown as { file: string | null; weight: { weight: number; reverse: boolean } | number | null };
