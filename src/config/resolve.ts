@@ -9,10 +9,15 @@ const INHERITED = ['connect_timeout', 'retry', 'delay_before_retry', 'warmup', '
 
 type Timing = { [K in (typeof INHERITED)[number]]: number | null } & { alpha: boolean };
 
+const CHECKER_TYPES = ['HTTP_GET', 'SSL_GET', 'TCP_CHECK', 'SMTP_CHECK', 'DNS_CHECK', 'MISC_CHECK', 'UDP_CHECK', 'PING_CHECK'] as const;
+
 export function checkersOf(rs: RealServer): Array<{ type: string; check: Timing & Record<string, unknown> }> {
   const out: Array<{ type: string; check: Timing & Record<string, unknown> }> = [];
-  for (const type of ['HTTP_GET', 'SSL_GET', 'TCP_CHECK', 'SMTP_CHECK', 'DNS_CHECK', 'MISC_CHECK', 'UDP_CHECK', 'PING_CHECK'] as const) {
-    for (const c of rs[type]) out.push({ type, check: c as unknown as Timing & Record<string, unknown> });
+  // Indexed loops: most lists are the shared frozen empty one, and for-of over it allocates.
+  for (let t = 0; t < CHECKER_TYPES.length; t++) {
+    const type = CHECKER_TYPES[t];
+    const list = rs[type];
+    for (let i = 0; i < list.length; i++) out.push({ type, check: list[i] as unknown as Timing & Record<string, unknown> });
   }
   return out;
 }
@@ -40,7 +45,9 @@ function resolveVs(vs: VirtualServer): void {
     if (!rs.inhibit_on_failure) rs.inhibit_on_failure = vs.inhibit_on_failure;
     if (rs.virtualhost === null) rs.virtualhost = vs.virtualhost;
     if (rs.lvs_method === null) rs.lvs_method = vs.lvs_method;
-    for (const { type, check } of checkersOf(rs)) {
+    const checkers = checkersOf(rs);
+    for (let i = 0; i < checkers.length; i++) {
+      const { type, check } = checkers[i];
       const c = check as Record<string, unknown>;
       for (const k of INHERITED) if (c[k] === null) c[k] = rsAny[k];
       if (!check.alpha) check.alpha = rs.alpha;

@@ -404,6 +404,8 @@ export function block<S extends Schema, H extends object = object>(
   );
 }
 
+const NO_BLOCKS: readonly never[] = Object.freeze([]);
+
 /** A repeatable block (virtual_server, real_server, url, ...): a list of blocks. */
 export function blocks<S extends Schema, H extends object = object>(
   name: string,
@@ -417,7 +419,9 @@ export function blocks<S extends Schema, H extends object = object>(
       const v = one.parse(s, ctx);
       return v ? [v] : undefined;
     },
-    init: () => [],
+    // A block given nowhere is one shared frozen empty list: a real server has ten checker
+    // kinds, and 100,000 empty arrays per 10,000 servers were most of a reload's young garbage.
+    init: () => NO_BLOCKS as unknown as Array<H & ModelOf<S> & Located>,
     merge: appendInPlace,
     acted: extra.acted ?? true,
     aliases: extra.aliases,

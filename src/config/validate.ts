@@ -31,7 +31,7 @@ function validateScripts(config: ConfigModel, ctx: Ctx): void {
     refs(vs, ['quorum_up', 'quorum_down']);
     for (const rs of vs.real_server) {
       refs(rs, ['notify_up', 'notify_down']);
-      for (const m of rs.MISC_CHECK) check(m, 'misc_path', m.misc_path);
+      for (let i = 0; i < rs.MISC_CHECK.length; i++) check(rs.MISC_CHECK[i], 'misc_path', rs.MISC_CHECK[i].misc_path);
     }
   }
   for (const vi of config.vrrp_instance) refs(vi, notifies);
@@ -140,14 +140,15 @@ function validateRealServers(vs: VirtualServer, ctx: Ctx): void {
     if (rs.lthreshold && rs.uthreshold && rs.lthreshold > rs.uthreshold) {
       diag.error('ECONFIG_VALUE', `lthreshold ${rs.lthreshold} is above uthreshold ${rs.uthreshold}`, keyLoc(rs, 'lthreshold'));
     }
-    for (const c of [...rs.HTTP_GET, ...rs.SSL_GET]) {
-      if (c.url.length === 0) diag.error('ECONFIG_CHECKER', 'HTTP_GET/SSL_GET needs at least one url { path ... } block', locOf(c));
+    // Indexed loops: most checker lists are the shared frozen empty one (for-of allocates).
+    for (const list of [rs.HTTP_GET, rs.SSL_GET]) {
+      for (let i = 0; i < list.length; i++) if (list[i].url.length === 0) diag.error('ECONFIG_CHECKER', 'HTTP_GET/SSL_GET needs at least one url { path ... } block', locOf(list[i]));
     }
-    for (const c of rs.MISC_CHECK) {
-      if (c.misc_path === null) diag.error('ECONFIG_CHECKER', "MISC_CHECK needs 'misc_path'", locOf(c));
+    for (let i = 0; i < rs.MISC_CHECK.length; i++) {
+      if (rs.MISC_CHECK[i].misc_path === null) diag.error('ECONFIG_CHECKER', "MISC_CHECK needs 'misc_path'", locOf(rs.MISC_CHECK[i]));
     }
-    for (const c of rs.FILE_CHECK) {
-      if (c.track_file === null) diag.error('ECONFIG_CHECKER', "FILE_CHECK needs 'track_file NAME'", locOf(c));
+    for (let i = 0; i < rs.FILE_CHECK.length; i++) {
+      if (rs.FILE_CHECK[i].track_file === null) diag.error('ECONFIG_CHECKER', "FILE_CHECK needs 'track_file NAME'", locOf(rs.FILE_CHECK[i]));
     }
   }
   if (vs.sorry_server && fam !== null && vs.sorry_server.family !== fam && vs.sorry_server_lvs_method?.method !== 'TUN') {
@@ -209,7 +210,8 @@ function validateVrrp(config: ConfigModel, ctx: Ctx): void {
   }
   for (const vs of config.virtual_server) {
     for (const rs of vs.real_server) {
-      for (const fc of rs.FILE_CHECK) {
+      for (let i = 0; i < rs.FILE_CHECK.length; i++) {
+        const fc = rs.FILE_CHECK[i];
         if (fc.track_file !== null && !files.has(fc.track_file)) diag.error('ECONFIG_REFERENCE', `track_file '${fc.track_file}' is not defined (in FILE_CHECK of real_server ${rsName(rs)})`, keyLoc(fc, 'track_file'));
       }
     }
