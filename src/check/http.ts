@@ -8,6 +8,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { CheckResult, HttpCheckSpec, HttpUrlSpec, StatusRange } from './types.js';
 import { connectEndpoint, since, type CheckTarget, type Endpoint } from './target.js';
+import { bodyMatches, compileBodyRegex, type BodyRegex } from './body-regex.js';
 
 export const DEFAULT_MAX_BODY = 1 << 20;
 const MAX_HEADER = 64 * 1024;
@@ -20,6 +21,8 @@ export interface HttpFetch {
   /** Lower-case hex MD5 of the body bytes. */
   digest: string;
   bodyBytes: number;
+  /** The body itself, when asked for (keepBody: a url with a regex). */
+  body?: Buffer;
 }
 
 /** keepalived's request: HTTP/1.0 (or 1.1), Connection: close for 1.0C/1.1, Host with :port unless a vhost. */
@@ -49,11 +52,16 @@ export function parseStatusRanges(items: readonly string[]): StatusRange[] {
   });
 }
 
-/** Pure: does one fetched url satisfy its url block? */
-export function httpUrlResult(fetch: HttpFetch, url: HttpUrlSpec, tookMs: number): CheckResult {
+/** Pure: does one fetched url satisfy its url block? In keepalived's order: status, digest, regex. */
+export function httpUrlResult(fetch: HttpFetch, url: HttpUrlSpec, tookMs: number, regex?: BodyRegex): CheckResult {
   if (!statusMatches(fetch.status, url.statusCodes)) return { ok: false, reason: `status ${fetch.status}`, tookMs };
   if (url.digest && url.digest.toLowerCase() !== fetch.digest)
     return { ok: false, reason: `digest ${fetch.digest} != ${url.digest.toLowerCase()}`, tookMs };
+  if (regex) {
+    const matched = bodyMatches(regex, fetch.body ?? Buffer.alloc(0));
+    if (matched === regex.noMatch) return { ok: false, reason: matched ? 'regex matched (regex_no_match)' : 'regex did not match', tookMs };
+    return { ok: true, reason: `status ${fetch.status}, regex ${matched ? 'matched' : 'did not match'}`, tookMs };
+  }
   return { ok: true, reason: `status ${fetch.status}`, tookMs };
 }
 
@@ -74,6 +82,8 @@ export interface FetchOptions {
   ca?: string | Buffer;
   timeoutMs: number;
   maxBodyBytes: number;
+  /** Keep the body bytes (for a regex); they are capped by maxBodyBytes like the digest. */
+  keepBody?: boolean;
   signal?: AbortSignal;
 }
 
@@ -86,6 +96,7 @@ export function httpFetch(ep: Endpoint, o: FetchOptions): Promise<HttpFetch> {
     let status = 0;
     let contentLength = -1;
     let bodyBytes = 0;
+    const kept: Buffer[] | null = o.keepBody ? [] : null;
     const md5 = createHash('md5');
     const opts = { host: ep.host, port: ep.port, localAddress: ep.localAddress, localPort: ep.localPort, family: ep.family };
     const sock: Socket = o.tls
@@ -98,7 +109,7 @@ export function httpFetch(ep: Endpoint, o: FetchOptions): Promise<HttpFetch> {
       o.signal?.removeEventListener('abort', onAbort);
       sock.destroy();
       if (err) reject(err);
-      else resolve({ status, header: header ?? '', digest: md5.digest('hex'), bodyBytes });
+      else resolve({ status, header: header ?? '', digest: md5.digest('hex'), bodyBytes, ...(kept ? { body: Buffer.concat(kept, bodyBytes) } : {}) });
     };
     const onAbort = (): void => finish(new HttpFetchError('aborted', 'aborted'));
     const timer = setTimeout(() => finish(new HttpFetchError('timeout', `no complete response in ${o.timeoutMs} ms`)), o.timeoutMs);
@@ -108,6 +119,7 @@ export function httpFetch(ep: Endpoint, o: FetchOptions): Promise<HttpFetch> {
       bodyBytes += chunk.length;
       if (bodyBytes > o.maxBodyBytes) return finish(new HttpFetchError('body-too-large', `body over ${o.maxBodyBytes} bytes`));
       md5.update(chunk);
+      kept?.push(chunk);
       if (contentLength >= 0 && bodyBytes >= contentLength) finish(null);
     };
     sock.once(o.tls ? 'secureConnect' : 'connect', () => {
@@ -154,6 +166,12 @@ export async function httpCheck(spec: HttpCheckSpec, target: CheckTarget, timeou
   let last: CheckResult = { ok: false, reason: 'no url', tookMs: 0 };
   for (const url of spec.urls) {
     const vhost = url.virtualhost ?? spec.virtualhost ?? target.virtualhost;
+    let regex: BodyRegex | undefined;
+    try {
+      regex = url.regex ? compileBodyRegex(url.regex) : undefined;
+    } catch (e) {
+      return { ok: false, reason: `${url.path}: ${(e as Error).message}`, tookMs: since(start) };
+    }
     try {
       const f = await httpFetch(ep, {
         tls: spec.type === 'SSL',
@@ -165,9 +183,10 @@ export async function httpCheck(spec: HttpCheckSpec, target: CheckTarget, timeou
         ca,
         timeoutMs,
         maxBodyBytes: spec.maxBodyBytes ?? DEFAULT_MAX_BODY,
+        keepBody: regex !== undefined,
         signal,
       });
-      last = httpUrlResult(f, url, since(start));
+      last = httpUrlResult(f, url, since(start), regex);
     } catch (e) {
       const err = e as HttpFetchError;
       last = { ok: false, reason: err.code ?? err.message, tookMs: since(start) };

@@ -61,6 +61,22 @@ export interface HttpUrlSpec {
   statusCodes?: readonly StatusRange[];
   /** virtualhost (overrides checker / real server / virtual server) */
   virtualhost?: string;
+  /** regex and its options: the body must match it (or must not, with regex_no_match) */
+  regex?: BodyRegexSpec;
+}
+
+/** A url's regex keywords (see body-regex.ts for how PCRE2 options map to JavaScript). */
+export interface BodyRegexSpec {
+  /** regex */
+  pattern: string;
+  /** regex_options (keepalived's PCRE2 option names) */
+  options?: readonly string[];
+  /** regex_no_match: a match fails the check */
+  noMatch?: boolean;
+  /** regex_min_offset: body offset where matching starts */
+  minOffset?: number;
+  /** regex_max_offset: the match must start at or before this body offset */
+  maxOffset?: number;
 }
 
 export interface HttpCheckSpec extends CheckTiming, CheckConnect {
