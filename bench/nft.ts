@@ -4,6 +4,7 @@
 // `engine proxy` (userspace relay, one worker per core). The same wrk load from the client
 // namespace measures direct (to a real server), nft and proxy: keep-alive req/s, 1 MB responses
 // (MB/s) and a new connection per request (conn/s, every one scheduled by lvsd).
+// Then DR as deployed (nft-dr-topology.ts: the replies bypass the director) against direct.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -11,6 +12,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { lvsdBin, repoRoot } from '../test/helpers/paths.js';
 import { DIRECTOR4_CLIENT, Topology, VIP4, rs4 } from '../test/netns/nft-topology.js';
+import { DrBypassTopology } from '../test/netns/nft-dr-topology.js';
 
 type Figures = { rps: number; mbps: number };
 
@@ -19,7 +21,7 @@ const NGINX_PORT = 8081;
 const CONNS = Number(process.env.LVSD_BENCH_NFT_CONNS ?? 32);
 
 /** nginx in rs1's namespace (a Node server caps 1 MB responses near 2 GB/s, hiding the paths). */
-async function startNginx(topo: Topology, dir: string): Promise<ChildProcess> {
+async function startNginx(rsNs: string, dir: string): Promise<ChildProcess> {
   const root = join(dir, 'www');
   mkdirSync(root);
   writeFileSync(join(root, 'big'), Buffer.alloc(1_000_000, 97));
@@ -38,17 +40,17 @@ http {
   server { listen ${NGINX_PORT}; root ${root}; }
 }
 `);
-  const p = spawn('ip', ['netns', 'exec', topo.rs[0], 'nginx', '-c', conf], { stdio: 'ignore' });
+  const p = spawn('ip', ['netns', 'exec', rsNs, 'nginx', '-c', conf], { stdio: 'ignore' });
   for (let i = 0; i < 50; i++) {
     await new Promise((r) => setTimeout(r, 100));
-    const r = spawnSync('ip', ['netns', 'exec', topo.rs[0], 'bash', '-c', `exec 3<>/dev/tcp/127.0.0.1/${NGINX_PORT}`]);
+    const r = spawnSync('ip', ['netns', 'exec', rsNs, 'bash', '-c', `exec 3<>/dev/tcp/127.0.0.1/${NGINX_PORT}`]);
     if (r.status === 0) return p;
   }
   p.kill('SIGKILL');
   throw new Error('nginx did not start');
 }
 
-async function wrk(topo: Topology, url: string, extra: string[]): Promise<Figures> {
+async function wrk(topo: { client: string }, url: string, extra: string[]): Promise<Figures> {
   const stdout = await new Promise<string>((resolve) => {
     const p = spawn('ip', ['netns', 'exec', topo.client, 'wrk', '-t2', `-c${CONNS}`, '-d4s', ...extra, url], { stdio: ['ignore', 'pipe', 'ignore'] });
     let out = '';
@@ -90,7 +92,7 @@ ${rs}
 `;
 }
 
-async function startLvsd(topo: Topology, conf: string, sock: string): Promise<ChildProcess> {
+async function startLvsd(topo: { director: string }, conf: string, sock: string): Promise<ChildProcess> {
   const p = spawn('ip', ['netns', 'exec', topo.director, process.execPath, lvsdBin, '-n', '-f', conf, '--control-socket', sock], {
     cwd: repoRoot, env: { ...process.env, NOTIFY_SOCKET: '' }, stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -107,6 +109,58 @@ async function startLvsd(topo: Topology, conf: string, sock: string): Promise<Ch
   return p;
 }
 
+const ROWS: { name: string; pick: (f: Figures) => number; extra: string[]; path: string }[] = [
+  { name: 'small responses, keep-alive (req/s)', pick: (f) => f.rps, extra: [], path: '/' },
+  { name: '1 MB responses (MB/s)', pick: (f) => f.mbps, extra: [], path: '/big' },
+  { name: 'new connection per request (conn/s)', pick: (f) => f.rps, extra: ['-H', 'Connection: close'], path: '/' },
+];
+
+/** DR with replies bypassing the director: the real lvsd (engine nft, DR) against direct. */
+async function drBench(): Promise<void> {
+  const topo = new DrBypassTopology();
+  const dir = mkdtempSync(join(os.tmpdir(), 'lvsd-bench-nft-dr-'));
+  let lvsd: ChildProcess | null = null;
+  let nginx: ChildProcess | null = null;
+  try {
+    await topo.create();
+    nginx = await startNginx(topo.rs[0], dir);
+    const conf = join(dir, 'lvsd.conf');
+    const sock = join(dir, 'control.sock');
+    writeFileSync(conf, `lvsd_defs {
+    engine nft
+    control_socket ${sock}
+    drain_timeout 0
+}
+virtual_server ${VIP4} ${NGINX_PORT} {
+    lvs_sched wlc
+    lvs_method DR
+    protocol TCP
+    real_server ${rs4(1)} ${NGINX_PORT} {
+        weight 1
+    }
+}
+`);
+    lvsd = await startLvsd(topo, conf, sock);
+    console.log('DR, replies bypassing the director (client -> router -> director -> real server; real server -> router -> client):');
+    for (const r of ROWS) {
+      const [d, n] = [await wrk(topo, `http://${rs4(1)}:${NGINX_PORT}${r.path}`, r.extra), await wrk(topo, `http://${VIP4}:${NGINX_PORT}${r.path}`, r.extra)];
+      const [dv, nv] = [r.pick(d), r.pick(n)];
+      console.log(`${r.name.padEnd(38)} direct ${dv.toFixed(1).padStart(9)}  nft DR ${nv.toFixed(1).padStart(9)}  DR/direct ${(nv / dv).toFixed(2)}`);
+    }
+  } finally {
+    if (lvsd && lvsd.exitCode === null) {
+      const exited = new Promise((r) => lvsd!.once('exit', r));
+      lvsd.kill('SIGTERM');
+      const t = setTimeout(() => lvsd!.kill('SIGKILL'), 10000);
+      await exited;
+      clearTimeout(t);
+    }
+    nginx?.kill('SIGTERM');
+    topo.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export default async (): Promise<void> => {
   if (process.getuid?.() !== 0 || spawnSync('wrk', ['-v']).error) {
     console.log('nft bench skipped: needs root and wrk');
@@ -118,7 +172,7 @@ export default async (): Promise<void> => {
   let nginx: ChildProcess | null = null;
   try {
     await topo.create();
-    nginx = await startNginx(topo, dir);
+    nginx = await startNginx(topo.rs[0], dir);
     const conf = join(dir, 'lvsd.conf');
     const sock = join(dir, 'control.sock');
     writeFileSync(conf, config(sock));
@@ -126,13 +180,8 @@ export default async (): Promise<void> => {
     const direct = `http://${rs4(1)}:${NGINX_PORT}`;
     const nft = `http://${VIP4}:8000`;
     const proxy = `http://${DIRECTOR4_CLIENT}:8500`;
-    const rows: { name: string; pick: (f: Figures) => number; extra: string[]; path: string }[] = [
-      { name: 'small responses, keep-alive (req/s)', pick: (f) => f.rps, extra: [], path: '/' },
-      { name: '1 MB responses (MB/s)', pick: (f) => f.mbps, extra: [], path: '/big' },
-      { name: 'new connection per request (conn/s)', pick: (f) => f.rps, extra: ['-H', 'Connection: close'], path: '/' },
-    ];
     console.log(`nginx on one real server; lvsd in the director namespace; proxy workers: one per core (${os.availableParallelism()}); wrk -t2 -c${CONNS} -d4s from the client namespace`);
-    for (const r of rows) {
+    for (const r of ROWS) {
       const [d, n, p] = [await wrk(topo, direct + r.path, r.extra), await wrk(topo, nft + r.path, r.extra), await wrk(topo, proxy + r.path, r.extra)];
       const [dv, nv, pv] = [r.pick(d), r.pick(n), r.pick(p)];
       console.log(
@@ -154,4 +203,5 @@ export default async (): Promise<void> => {
     topo.destroy();
     rmSync(dir, { recursive: true, force: true });
   }
+  await drBench();
 };
