@@ -39,8 +39,12 @@ export function resolveInheritance(config: ConfigModel): void {
 function resolveVs(vs: VirtualServer): void {
   for (const rs of vs.real_server) {
     const rsAny = rs as unknown as Record<string, unknown>;
-    const vsAny = vs as unknown as Record<string, unknown>;
-    for (const k of INHERITED) if (rsAny[k] === null) rsAny[k] = vsAny[k];
+    // Named fields, not a keyed loop: this runs for every real server of every reload.
+    if (rs.connect_timeout === null) rs.connect_timeout = vs.connect_timeout;
+    if (rs.retry === null) rs.retry = vs.retry;
+    if (rs.delay_before_retry === null) rs.delay_before_retry = vs.delay_before_retry;
+    if (rs.warmup === null) rs.warmup = vs.warmup;
+    if (rs.delay_loop === null) rs.delay_loop = vs.delay_loop;
     if (!rs.alpha) rs.alpha = vs.alpha;
     if (!rs.inhibit_on_failure) rs.inhibit_on_failure = vs.inhibit_on_failure;
     if (rs.virtualhost === null) rs.virtualhost = vs.virtualhost;

@@ -13,6 +13,8 @@ export function validate(config: ConfigModel, ctx: Ctx): void {
   validateScripts(config, ctx);
 }
 
+const QUORUM_SCRIPTS = ['quorum_up', 'quorum_down'] as const;
+
 /** Every script command must split into words (keepalived's quoting) now, not when it runs. */
 function validateScripts(config: ConfigModel, ctx: Ctx): void {
   const check = (owner: object, key: string, cmd: string | null | undefined) => {
@@ -28,9 +30,10 @@ function validateScripts(config: ConfigModel, ctx: Ctx): void {
   };
   const notifies = ['notify_master', 'notify_backup', 'notify_fault', 'notify_stop', 'notify'] as const;
   for (const vs of config.virtual_server) {
-    refs(vs, ['quorum_up', 'quorum_down']);
+    refs(vs, QUORUM_SCRIPTS);
     for (const rs of vs.real_server) {
-      refs(rs, ['notify_up', 'notify_down']);
+      if (rs.notify_up !== null) check(rs, 'notify_up', rs.notify_up.cmd);
+      if (rs.notify_down !== null) check(rs, 'notify_down', rs.notify_down.cmd);
       for (let i = 0; i < rs.MISC_CHECK.length; i++) check(rs.MISC_CHECK[i], 'misc_path', rs.MISC_CHECK[i].misc_path);
     }
   }
@@ -71,11 +74,12 @@ function validateLvs(config: ConfigModel, ctx: Ctx): void {
     if (groups.has(g.name)) diag.error('ECONFIG_DUPLICATE', `virtual_server_group '${g.name}' is defined twice${firstAt(groups.get(g.name) ?? null)}`, locOf(g));
     else groups.set(g.name, locOf(g));
   }
-  const seen = new Map<string, Loc | null>();
+  const seen = new Map<string, VirtualServer>();
   for (const vs of config.virtual_server) {
     const id = vsIdentity(vs);
-    if (seen.has(id)) diag.error('ECONFIG_DUPLICATE', `virtual_server ${vs.protocol} ${vsName(vs)} is defined twice${firstAt(seen.get(id) ?? null)}`, locOf(vs));
-    else seen.set(id, locOf(vs));
+    const first = seen.get(id);
+    if (first) diag.error('ECONFIG_DUPLICATE', `virtual_server ${vs.protocol} ${vsName(vs)} is defined twice${firstAt(locOf(first))}`, locOf(vs));
+    else seen.set(id, vs);
     if (vs.key.kind === 'group' && !groups.has(vs.key.group)) {
       diag.error('ECONFIG_REFERENCE', `virtual_server group '${vs.key.group}' is not defined (no virtual_server_group of that name)`, locOf(vs));
     }
@@ -123,13 +127,15 @@ function rsName(rs: RealServer): string {
 
 function validateRealServers(vs: VirtualServer, ctx: Ctx): void {
   const { diag } = ctx;
-  const seen = new Map<string, Loc | null>();
+  // The first of each address: its place is worked out only for a duplicate's message.
+  const seen = new Map<string, RealServer>();
   const fam = vsFamily(vs);
   const servers = vs.sorry_server ? [...vs.real_server] : vs.real_server;
   for (const rs of servers) {
     const id = `${rs.ip}:${rs.port}`;
-    if (seen.has(id)) diag.error('ECONFIG_DUPLICATE', `real_server ${rsName(rs)} is defined twice in virtual_server ${vsName(vs)}${firstAt(seen.get(id) ?? null)}`, locOf(rs));
-    else seen.set(id, locOf(rs));
+    const first = seen.get(id);
+    if (first) diag.error('ECONFIG_DUPLICATE', `real_server ${rsName(rs)} is defined twice in virtual_server ${vsName(vs)}${firstAt(locOf(first))}`, locOf(rs));
+    else seen.set(id, rs);
     const method = rs.lvs_method?.method ?? 'NAT';
     if (fam !== null && rs.family !== fam && method !== 'TUN') {
       diag.error('ECONFIG_FAMILY', `real_server ${rsName(rs)} is IPv${rs.family} but virtual_server ${vsName(vs)} is IPv${fam} (only TUN may mix families)`, locOf(rs));
@@ -141,8 +147,9 @@ function validateRealServers(vs: VirtualServer, ctx: Ctx): void {
       diag.error('ECONFIG_VALUE', `lthreshold ${rs.lthreshold} is above uthreshold ${rs.uthreshold}`, keyLoc(rs, 'lthreshold'));
     }
     // Indexed loops: most checker lists are the shared frozen empty one (for-of allocates).
-    for (const list of [rs.HTTP_GET, rs.SSL_GET]) {
-      for (let i = 0; i < list.length; i++) if (list[i].url.length === 0) diag.error('ECONFIG_CHECKER', 'HTTP_GET/SSL_GET needs at least one url { path ... } block', locOf(list[i]));
+    for (let i = 0; i < rs.HTTP_GET.length + rs.SSL_GET.length; i++) {
+      const c = i < rs.HTTP_GET.length ? rs.HTTP_GET[i] : rs.SSL_GET[i - rs.HTTP_GET.length];
+      if (c.url.length === 0) diag.error('ECONFIG_CHECKER', 'HTTP_GET/SSL_GET needs at least one url { path ... } block', locOf(c));
     }
     for (let i = 0; i < rs.MISC_CHECK.length; i++) {
       if (rs.MISC_CHECK[i].misc_path === null) diag.error('ECONFIG_CHECKER', "MISC_CHECK needs 'misc_path'", locOf(rs.MISC_CHECK[i]));
