@@ -2,10 +2,11 @@
 // blocks and the SSL block (keepalived.conf(5), "LVS CONFIGURATION").
 
 import { SCHEDULER_NAMES, SchedulerName } from '../../sched/types.js';
+import { compileBodyRegex, REGEX_OPTIONS } from '../../check/index.js';
 import { Stmt } from '../parse.js';
 import {
   address, block, blocks, canonicalAddress, choice, expectBlock, setHidden, Ctx, custom, expectArgs, Family, flag, int, intOrBare, itemWords, listBlock, ModelOf, port, readAddress,
-  readInt, readPort, script, str, text, timer, words, Located,
+  readInt, readPort, script, str, text, timer, words, Located, KeywordSpec, keyLoc,
 } from '../schema.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -115,6 +116,61 @@ function readStatusCodes(s: Stmt, ctx: Ctx): StatusRange[] | undefined {
   return out;
 }
 
+/** A url's regex must compile as a JavaScript RegExp (src/check/body-regex.ts). */
+function readRegex(s: Stmt, ctx: Ctx): string | undefined {
+  if (!expectArgs(s, ctx, 1, 1, 'one regular expression (quote it if it has spaces)')) return undefined;
+  try {
+    compileBodyRegex({ pattern: s.args[0].text });
+  } catch (e) {
+    ctx.diag.error('ECONFIG_VALUE', (e as Error).message, s.args[0].loc);
+    return undefined;
+  }
+  return s.args[0].text;
+}
+
+/** keepalived's PCRE2 option names; unknown ones are ignored as keepalived does, with a warning. */
+function readRegexOptions(s: Stmt, ctx: Ctx): string[] | undefined {
+  const out: string[] = [];
+  for (const w of s.args) {
+    const m = REGEX_OPTIONS[w.text];
+    if (!m) ctx.diag.warn('WCONFIG_VALUE', `unknown regex option '${w.text}' (ignored)`, w.loc);
+    else if (m.unsupported) {
+      ctx.diag.error('ECONFIG_VALUE', `regex option '${w.text}' is not supported: ${m.unsupported}`, w.loc);
+      return undefined;
+    } else out.push(w.text);
+  }
+  return out;
+}
+
+/**
+ * keepalived's url_check rules for the regex keywords: options or offsets without a regex, and a
+ * min offset beyond the max one, are reported and dropped.
+ */
+function withRegexRules<U extends { regex: string | null; regex_options: string[]; regex_no_match: boolean; regex_min_offset: number | null; regex_max_offset: number | null }>(
+  inner: KeywordSpec<U[]>,
+): KeywordSpec<U[]> {
+  return {
+    ...inner,
+    parse: (s, ctx) => {
+      const urls = inner.parse(s, ctx);
+      for (const u of urls ?? []) {
+        const given = [u.regex_options.length > 0 && 'regex_options', u.regex_no_match && 'regex_no_match', u.regex_min_offset !== null && 'regex_min_offset', u.regex_max_offset !== null && 'regex_max_offset'].filter((k) => k !== false);
+        if (u.regex === null && given.length > 0) {
+          ctx.diag.warn('WCONFIG_VALUE', `'${given[0]}' without 'regex' in this url (ignored)`, keyLoc(u, given[0]!));
+          u.regex_options = [];
+          u.regex_no_match = false;
+          u.regex_min_offset = u.regex_max_offset = null;
+        }
+        if (u.regex_min_offset !== null && u.regex_max_offset !== null && u.regex_min_offset > u.regex_max_offset) {
+          ctx.diag.warn('WCONFIG_VALUE', `regex_min_offset ${u.regex_min_offset} is beyond regex_max_offset ${u.regex_max_offset}: both ignored, as keepalived does`, keyLoc(u, 'regex_min_offset'));
+          u.regex_min_offset = u.regex_max_offset = null;
+        }
+      }
+      return urls;
+    },
+  };
+}
+
 const urlSchema = {
   path: str('/'),
   digest: custom<string | null>(
@@ -131,12 +187,13 @@ const urlSchema = {
   ),
   status_code: custom<StatusRange[]>(readStatusCodes, () => [[200, 299]], { merge: (a, b) => a.concat(b) }),
   virtualhost: str(null),
-  regex: str(null),
+  regex: custom<string | null>(readRegex, () => null),
   regex_no_match: flag(false),
-  regex_options: words({ acted: false }),
+  regex_options: custom<string[]>(readRegexOptions, () => []),
+  /** PCRE2's JIT stack size: JavaScript's RegExp engine has no such setting. */
   regex_stack: words({ acted: false }),
-  regex_min_offset: int(null, 0, 0x7fffffff, { acted: false }),
-  regex_max_offset: int(null, 0, 0x7fffffff, { acted: false }),
+  regex_min_offset: int(null, 0, 0x7fffffff),
+  regex_max_offset: int(null, 0, 0x7fffffff),
   tls_compliant: flag(false, { acted: false }),
 };
 
@@ -146,7 +203,7 @@ const httpSchema = {
   http_protocol: choice(['1.0', '1.0C', '1.1'] as const, '1.0', { fold: true }),
   fast_recovery: flag(false),
   virtualhost: str(null),
-  url: blocks('url', urlSchema),
+  url: withRegexRules(blocks('url', urlSchema)),
   enable_sni: flag(false),
   sni_name: str(null),
   tls_compliant: flag(false, { acted: false }),
