@@ -217,7 +217,15 @@ function checkerSpecsOf(rs: RealServer, config: ConfigModel): CheckerSpec[] {
           type: type === 'HTTP_GET' ? 'HTTP' : 'SSL',
           ...t,
           ...connect(c),
-          urls: h.url.map((u) => ({ path: u.path, ...(u.digest ? { digest: u.digest } : {}), statusCodes: u.status_code, ...(u.virtualhost ? { virtualhost: u.virtualhost } : {}) })),
+          urls: h.url.map((u) => ({
+            path: u.path,
+            ...(u.digest ? { digest: u.digest } : {}),
+            statusCodes: u.status_code,
+            ...(u.virtualhost ? { virtualhost: u.virtualhost } : {}),
+            ...(u.regex !== null
+              ? { regex: { pattern: u.regex, options: u.regex_options, noMatch: u.regex_no_match, ...(u.regex_min_offset !== null ? { minOffset: u.regex_min_offset } : {}), ...(u.regex_max_offset !== null ? { maxOffset: u.regex_max_offset } : {}) } }
+              : {}),
+          })),
           ...(h.virtualhost ? { virtualhost: h.virtualhost } : {}),
           httpProtocol: h.http_protocol,
           enableSni: h.enable_sni,
