@@ -5,6 +5,7 @@ export { CheckRunner, type RunnerOptions, type CheckLogger } from './runner.js';
 export { systemClock, ManualClock, type Clock } from './clock.js';
 export { genhashMain } from './genhash.js';
 export { parseStatusRanges } from './http.js';
+export { compileBodyRegex, REGEX_OPTIONS } from './body-regex.js';
 export { parseHexString } from './udp.js';
 export { splitCommand } from './script.js';
 export { resolveTiming, type ResolvedTiming } from './timing.js';
