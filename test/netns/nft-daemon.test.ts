@@ -14,7 +14,7 @@ import { pino } from 'pino';
 import { TableDirector } from '../../src/forward/nft/index.js';
 import { createTable } from '../../src/ipvs/index.js';
 import { lvsdBin, repoRoot } from '../helpers/paths.js';
-import { CLIENT4, FETCH_JS, HOLD_JS, Topology, UDP_JS, VIP4, rs4 } from './nft-topology.js';
+import { CLIENT4, FETCH_JS, HOLD_JS, lvsadmRows as rows, Topology, UDP_JS, VIP4, rs4 } from './nft-topology.js';
 
 const isRoot = process.getuid?.() === 0;
 if (!isRoot) console.log('skipping nft daemon netns test: it needs root (network namespaces, nftables)');
@@ -56,22 +56,6 @@ function configText(sock: string, fullnatWeights: number[]): string {
     ...rs(1, fullnatWeights[0]), ...rs(2, fullnatWeights[1]), ...rs(3, fullnatWeights[2]), '}',
     `virtual_server ${VIP4} 9100 {`, '    lvs_sched rr', '    lvs_method FULLNAT', '    protocol TCP', '    delay_loop 1', ...rs(1, 1), '}',
   ].join('\n') + '\n';
-}
-
-/** Numeric rows of `lvsadm -L -n [--stats --exact]`: "TCP VIP:PORT" and "-> RS:PORT" with their numbers. */
-function rows(text: string): Map<string, number[]> {
-  const out = new Map<string, number[]>();
-  let vs = '';
-  for (const line of text.split('\n')) {
-    const f = line.trim().split(/\s+/);
-    if (f[0] === 'TCP' || f[0] === 'UDP') {
-      vs = `${f[0]} ${f[1]}`;
-      out.set(vs, f.slice(2).filter((x) => /^\d+$/.test(x)).map(Number));
-    } else if (f[0] === '->' && /^\d/.test(f[1] ?? '')) {
-      out.set(`${vs} -> ${f[1]}`, f.slice(2).filter((x) => /^\d+$/.test(x)).map(Number));
-    }
-  }
-  return out;
 }
 
 d('lvsd with engine nft (daemon in a network namespace)', () => {

@@ -176,3 +176,19 @@ let i = 0; const next = () => { if (i >= count) { console.log(JSON.stringify({ s
   const b = seg(20000 + (i++ % 40000)); s.send(b, 0, b.length, dst, (e) => { if (e) { console.error(e); process.exit(1); } next(); }); };
 next();
 `;
+
+/** Numeric rows of `lvsadm -L -n [--stats --exact]`: "TCP VIP:PORT" and "-> RS:PORT" with their numbers. */
+export function lvsadmRows(text: string): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  let vs = '';
+  for (const line of text.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    if (f[0] === 'TCP' || f[0] === 'UDP') {
+      vs = `${f[0]} ${f[1]}`;
+      out.set(vs, f.slice(2).filter((x) => /^\d+$/.test(x)).map(Number));
+    } else if (f[0] === '->' && /^\d/.test(f[1] ?? '')) {
+      out.set(`${vs} -> ${f[1]}`, f.slice(2).filter((x) => /^\d+$/.test(x)).map(Number));
+    }
+  }
+  return out;
+}

@@ -1,0 +1,140 @@
+// The real lvsd (`lvsd -n -f CONF`, engine nft, lvs_method DR) in the director of the DR topology
+// where replies bypass the director (nft-dr-topology.ts). Checked from the outside: what the real
+// servers saw, `lvsadm -L -n` active/inactive counts and `lvsadm -L -n -c` entries of DR flows
+// (read from lvsd's nft flow sets, not conntrack), a SIGHUP with new weights under a held flow,
+// and a clean SIGTERM (table and policy-routing rules gone).
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { lvsdBin, repoRoot } from '../helpers/paths.js';
+import { BYPASS_CLIENT4, DrBypassTopology } from './nft-dr-topology.js';
+import { FETCH_JS, HOLD_JS, lvsadmRows, VIP4, rs4 } from './nft-topology.js';
+
+const isRoot = process.getuid?.() === 0;
+if (!isRoot) console.log('skipping nft DR daemon netns test: it needs root (network namespaces, nftables)');
+const d = isRoot ? describe : describe.skip;
+
+const lvsadmBin = join(repoRoot, 'dist', 'src', 'bin', 'lvsadm.js');
+type Reply = { rs?: string; client?: string; error?: string; localPort?: number };
+const counts = (rs: Reply[]): Record<string, number> => {
+  const c: Record<string, number> = {};
+  for (const r of rs) c[r.rs ?? r.error ?? '?'] = (c[r.rs ?? r.error ?? '?'] ?? 0) + 1;
+  return c;
+};
+
+function configText(sock: string, weights: number[]): string {
+  return [
+    'lvsd_defs {', '    engine nft', `    control_socket ${sock}`, '    drain_timeout 1', '}',
+    `virtual_server ${VIP4} 80 {`, '    lvs_sched wrr', '    lvs_method DR', '    protocol TCP',
+    ...[1, 2, 3].flatMap((i) => [`    real_server ${rs4(i)} 80 {`, `        weight ${weights[i - 1]}`, '    }']),
+    '}',
+  ].join('\n') + '\n';
+}
+
+d('lvsd with engine nft, DR, replies bypassing the director', () => {
+  const topo = new DrBypassTopology();
+  const dir = mkdtempSync(join(tmpdir(), 'lvsd-nft-dr-daemon-'));
+  const conf = join(dir, 'lvsd.conf');
+  const sock = join(dir, 'control.sock');
+  let lvsd: ChildProcess | null = null;
+  const logs: Record<string, unknown>[] = [];
+  let exited: Promise<number | null> = Promise.resolve(null);
+
+  const fetch = async (n: number): Promise<Reply[]> => JSON.parse(await topo.runClient(FETCH_JS, [`http://${VIP4}/`, String(n)])) as Reply[];
+  const lvsadm = (...args: string[]): string => {
+    const r = spawnSync(process.execPath, [lvsadmBin, '--socket', sock, ...args], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`lvsadm ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  };
+  const until = async (cond: () => boolean, what: string, timeoutMs = 15000): Promise<void> => {
+    const deadline = Date.now() + timeoutMs;
+    while (!cond()) {
+      if (Date.now() > deadline) throw new Error(`timed out: ${what}; last log: ${JSON.stringify(logs.slice(-3))}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  /** [weight, ActiveConn, InActConn] of a real server in `lvsadm -L -n`. */
+  const row = (i: number): number[] => lvsadmRows(lvsadm('-L', '-n')).get(`TCP ${VIP4}:80 -> ${rs4(i)}:80`) ?? [];
+  /** `lvsadm -L -n -c` lines as [state, source, virtual, destination]. */
+  const entries = (): string[][] => lvsadm('-L', '-n', '-c').split('\n').slice(2).filter(Boolean).map((l) => l.trim().split(/\s+/).slice(2));
+
+  beforeAll(async () => {
+    await topo.create();
+    writeFileSync(conf, configText(sock, [1, 1, 1]));
+    lvsd = spawn('ip', ['netns', 'exec', topo.director, process.execPath, lvsdBin, '-n', '-f', conf, '--control-socket', sock, '--workers', '0'], {
+      cwd: repoRoot, env: { ...process.env, NOTIFY_SOCKET: '' }, stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    exited = new Promise((resolve) => lvsd!.once('exit', (code) => resolve(code)));
+    createInterface({ input: lvsd.stdout! }).on('line', (line) => {
+      try {
+        logs.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        logs.push({ raw: line });
+      }
+    });
+    await until(() => logs.some((l) => l.msg === 'lvsd started') || lvsd!.exitCode !== null, 'lvsd started', 60000);
+    expect(lvsd.exitCode).toBeNull();
+  }, 90000);
+
+  afterAll(async () => {
+    try {
+      if (lvsd && lvsd.exitCode === null && lvsd.signalCode === null) {
+        lvsd.kill('SIGKILL');
+        await exited;
+      }
+    } finally {
+      topo.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30000);
+
+  it('closed flows: each real server saw the real client; lvsadm shows them inactive, -c lists them', async () => {
+    const rs = await fetch(6);
+    expect(rs.map((r) => r.client ?? r.error)).toEqual(Array(6).fill(BYPASS_CLIENT4));
+    expect(counts(rs)).toEqual({ rs1: 2, rs2: 2, rs3: 2 });
+    // Picked flows start SYN_RECV (inactive); lvsd's 2 s refresh reads the flow sets' FIN_WAIT.
+    await until(() => entries().filter((e) => e[0] === 'FIN_WAIT').length === 6, 'six FIN_WAIT entries after a refresh');
+    expect([1, 2, 3].map((i) => row(i))).toEqual([[1, 0, 2], [1, 0, 2], [1, 0, 2]]);
+    const closed = entries().filter((e) => e[1].startsWith(`${BYPASS_CLIENT4}:`));
+    expect(closed).toHaveLength(6);
+    expect(closed.map((e) => [e[0], e[2]])).toEqual(Array(6).fill(['FIN_WAIT', `${VIP4}:80`]));
+  }, 30000);
+
+  it('a held keep-alive flow is ESTABLISHED and active; it survives a SIGHUP with new weights', async () => {
+    const hold = topo.spawnClient(HOLD_JS, [`http://${VIP4}/`]);
+    const lines = createInterface({ input: hold.stdout! });
+    const next = (): Promise<Reply> => new Promise((resolve) => {
+      lines.once('line', (l) => resolve(JSON.parse(l) as Reply));
+      hold.stdin!.write('go\n');
+    });
+    try {
+      const a = await next();
+      const held = Number(a.rs!.slice(2));
+      await until(() => row(held)[1] === 1, 'ActiveConn 1 on the held flow\'s real server');
+      expect(entries().filter((e) => e[0] === 'ESTABLISHED')).toEqual([['ESTABLISHED', `${BYPASS_CLIENT4}:${a.localPort}`, `${VIP4}:80`, `${rs4(held)}:80`]]);
+
+      writeFileSync(conf, configText(sock, [1, 2, 3]));
+      const from = logs.length;
+      lvsd!.kill('SIGHUP');
+      await until(() => logs.slice(from).some((l) => l.msg === 'reload applied'), 'reload applied');
+      const b = await next();
+      expect([b.rs, b.localPort]).toEqual([a.rs, a.localPort]);
+      const fresh = await fetch(6);
+      expect(counts(fresh)).toEqual({ rs1: 1, rs2: 2, rs3: 3 });
+      expect(row(held)[1]).toBe(1);
+    } finally {
+      hold.kill('SIGKILL');
+    }
+  }, 30000);
+
+  it('SIGTERM: exit 0, table inet lvsd and the DR policy-routing rules are gone', async () => {
+    lvsd!.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    const ns = (args: string[]) => spawnSync('ip', ['netns', 'exec', topo.director, ...args], { encoding: 'utf8' }).stdout;
+    expect(ns(['nft', 'list', 'tables'])).not.toMatch(/table inet lvsd\b/);
+    expect(ns(['ip', 'rule', 'show'])).not.toMatch(/31000/);
+  }, 30000);
+});
