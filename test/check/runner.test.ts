@@ -2,13 +2,14 @@
 // timers fire when the test advances time, never by sleeping.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createServer, type Server } from 'node:net';
+import { createServer as createHttp } from 'node:http';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { CheckRunner, ManualClock } from '../../src/check/index.js';
 import type { CheckEvent, VirtualServerCheckSpec } from '../../src/check/types.js';
-import { close, recordingLogger, tempDir } from './helpers.js';
+import { close, listen, recordingLogger, tempDir } from './helpers.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -99,6 +100,38 @@ describe('runner timing with an injected clock', () => {
     runner.setHaSuspended(false);
     expect(clock.pending()).toBe(1);
     await runner.stop();
+  });
+});
+
+describe('HTTP_GET with several urls (fast_recovery)', () => {
+  it('checks every url in one pass: up after one check at start and one delay_loop after a fix', async () => {
+    // keepalived without fast_recovery would wait delay_loop between urls; lvsd always behaves
+    // as keepalived does with fast_recovery set
+    const broken = new Set<string>();
+    const web = createHttp((req, res) => {
+      res.writeHead(broken.has(req.url ?? '') ? 500 : 200);
+      res.end('ok');
+    });
+    const port = await listen(web);
+    try {
+      const urls = ['/a', '/b', '/c'].map((path) => ({ path }));
+      const { events, runner, tick } = setup([{
+        id: 'vs5', delayLoopMs: 3000, warmupMs: 0, alpha: true, retry: 0,
+        realServers: [{ addr: '127.0.0.1', port, checkers: [{ type: 'HTTP', urls }] }],
+      }]);
+      runner.start();
+      await tick(0);
+      expect(events.filter((e) => e.kind === 'rs').map((e) => e.up)).toEqual([false, true]);
+      broken.add('/b');
+      await tick(3000);
+      expect(events.at(-1)).toMatchObject({ kind: 'rs', up: false, reason: '/b: status 500' });
+      broken.clear();
+      await tick(3000);
+      expect(events.at(-1)).toMatchObject({ kind: 'rs', up: true });
+      await runner.stop();
+    } finally {
+      await close(web);
+    }
   });
 });
 
