@@ -7,6 +7,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { join } from 'node:path';
 import { createTable } from '../src/ipvs/index.js';
 import { ProxyEngine } from '../src/forward/proxy/index.js';
@@ -87,8 +89,15 @@ function rssKiB(pids: number[]): number {
   return sum;
 }
 
+// lvsd's primary is this process: collect garbage before each RSS sample, so the figure is the
+// connections' memory and not whatever the load runs before left for V8 to collect.
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc') as () => void;
+
 /** Opens IDLE_CONNS idle connections through a proxy; RSS growth of its processes per conn. */
 async function memPerIdle(addr: string, port: number, pids: () => number[]): Promise<number> {
+  gc();
+  await sleep(200);
   const before = rssKiB(pids());
   const socks: net.Socket[] = [];
   for (let i = 0; i < IDLE_CONNS; i += 200) {
@@ -99,6 +108,7 @@ async function memPerIdle(addr: string, port: number, pids: () => number[]): Pro
     })));
   }
   await sleep(1500);
+  gc();
   const after = rssKiB(pids());
   for (const s of socks) s.destroy();
   await sleep(500);

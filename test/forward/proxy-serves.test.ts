@@ -4,7 +4,7 @@ import { afterEach, expect, test } from '@jest/globals';
 import net from 'node:net';
 import { createTable, type Service } from '../../src/ipvs/index.js';
 import { ProxyEngine, type ProxyEngineEvent } from '../../src/forward/proxy/index.js';
-import { get, httpBackend } from './helpers.js';
+import { get, httpBackend, RELAYS } from './helpers.js';
 
 const VIP = '127.0.0.20';
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -31,7 +31,7 @@ function refused(port: number): Promise<boolean> {
   });
 }
 
-test('serves: skipped services are neither listened on nor noted; a changed choice applies at reconcile', async () => {
+test.each(RELAYS)('serves (%s relay): skipped services are neither listened on nor noted; a changed choice applies at reconcile', async (relay) => {
   const b = await httpBackend('127.0.0.1', 'rs1');
   cleanups.push(() => b.close());
   const [mine, other] = [await freePort(), await freePort()];
@@ -46,7 +46,7 @@ test('serves: skipped services are neither listened on nor noted; a changed choi
   }, performance.now());
   const otherEngine = new Set([`TCP ${VIP}:${other}`, 'FWM 5']);
   const serves = (svc: Service): boolean => !otherEngine.has(svc.keyText);
-  const engine = new ProxyEngine({ workers: 0, serves });
+  const engine = new ProxyEngine({ workers: 0, serves, relay });
   const events: ProxyEngineEvent[] = [];
   engine.on('event', (e: ProxyEngineEvent) => events.push(e));
   await engine.start(table);
