@@ -47,3 +47,30 @@ describe('diffConfigs', () => {
     expect(back).toContain('+vs TCP 192.0.2.2:80');
   });
 });
+
+describe('diffConfigs on real servers in another order', () => {
+  const servers = (order: number[], weights: Record<number, number> = {}) => order.map((i) => rs(`198.51.100.${i}`, weights[i] ?? 1)).join('');
+  const t2 = tempTree({
+    'in-order.conf': vs('192.0.2.1', servers([1, 2, 3])),
+    'reweighted.conf': vs('192.0.2.1', servers([1, 2, 3], { 2: 4 })),
+    'shuffled.conf': vs('192.0.2.1', servers([3, 1, 2])),
+    'shuffled-reweighted.conf': vs('192.0.2.1', servers([3, 1, 2], { 2: 4 })),
+  });
+  afterAll(() => t2.cleanup());
+  const loadIn = (name: string) => {
+    const r = loadConfig(join(t2.dir, name), { configId: 't' });
+    if (!r.config) throw new Error(JSON.stringify(r.diagnostics.errors));
+    return r.config;
+  };
+
+  it('a new order alone is no change', () => {
+    expect(diffConfigs(loadIn('in-order.conf'), loadIn('shuffled.conf'))).toEqual([]);
+  });
+
+  it('the same weight change is found whether the servers are paired by place or by address', () => {
+    const byPlace = renderPlan(diffConfigs(loadIn('in-order.conf'), loadIn('reweighted.conf')));
+    const byAddress = renderPlan(diffConfigs(loadIn('in-order.conf'), loadIn('shuffled-reweighted.conf')));
+    expect(byPlace).toEqual(['~weight TCP 192.0.2.1:80 198.51.100.2:80 1->4']);
+    expect(byAddress).toEqual(byPlace);
+  });
+});

@@ -322,3 +322,55 @@ describe('stats and the rate estimator', () => {
     expect(svc.stats.conns).toBe(0);
   });
 });
+
+describe('applySpec on long destination lists (found by map, not by scan)', () => {
+  const many = (n: number, weight: (i: number) => number) => Array.from({ length: n }, (_, i) => dest(`10.1.${i >> 8}.${i & 255}`, weight(i)));
+
+  test('edits, removals and additions come out as for a short list, in spec order', () => {
+    for (const n of [3, 16, 17, 40]) {
+      const t = createTable();
+      t.applySpec({ services: [service(many(n, () => 1))] }, 0);
+      // Drop the first, reweight the last, add one new at the end.
+      const next = many(n, (i) => (i === n - 1 ? 5 : 1)).slice(1).concat(dest('10.9.0.1', 2));
+      const changes = t.applySpec({ services: [service(next)] }, 1);
+      expect(changes).toEqual([
+        { op: 'delete-dest', service: 'TCP 192.0.2.10:80', dest: '10.1.0.0:80' },
+        { op: 'edit-dest', service: 'TCP 192.0.2.10:80', dest: `10.1.${(n - 1) >> 8}.${(n - 1) & 255}:80`, fields: ['weight'] },
+        { op: 'add-dest', service: 'TCP 192.0.2.10:80', dest: '10.9.0.1:80' },
+      ]);
+      const svc = t.findService(tcpKey)!;
+      expect(svc.dests.map((d) => `${d.addr}/${d.weight}`).sort()).toEqual(next.map((d) => `${d.addr}/${d.weight}`).sort());
+      // The same spec again changes nothing.
+      expect(t.applySpec({ services: [service(next)] }, 2)).toEqual([]);
+    }
+  });
+
+  test('a repeated destination is refused before any edit, with the first repeat named', () => {
+    for (const n of [4, 30]) {
+      const t = createTable();
+      const list = many(n, () => 1);
+      list.push(dest(list[1].addr), dest(list[2].addr));
+      expect(() => t.applySpec({ services: [service(list)] }, 0)).toThrow(IpvsError);
+      try {
+        t.applySpec({ services: [service(list)] }, 0);
+      } catch (e) {
+        expect((e as IpvsError).code).toBe('EEXIST_DEST');
+        expect((e as IpvsError).detail).toBe(`TCP 192.0.2.10:80 ${list[1].addr}:80`);
+      }
+      expect(t.services).toHaveLength(0);
+    }
+  });
+
+  test('an invalid destination before a repeat is reported first (checked in list order)', () => {
+    const t = createTable();
+    const list = [dest('10.0.0.1'), dest('10.0.0.2', 70000), dest('10.0.0.1')];
+    let err: IpvsError | null = null;
+    try {
+      t.applySpec({ services: [service(list)] }, 0);
+    } catch (e) {
+      err = e as IpvsError;
+    }
+    expect(err?.code).toBe('EINVAL');
+    expect(err?.detail).toBe('bad weight 70000');
+  });
+});
