@@ -201,6 +201,7 @@ const httpSchema = {
   ...connection,
   ...checkerTiming,
   http_protocol: choice(['1.0', '1.0C', '1.1'] as const, '1.0', { fold: true }),
+  /** lvsd checks all urls in one pass, so it always recovers as fast_recovery asks. */
   fast_recovery: flag(false),
   virtualhost: str(null),
   url: withRegexRules(blocks('url', urlSchema)),
@@ -265,7 +266,8 @@ const udpSchema = {
   max_reply_length: int(255, 0, 65535),
 };
 
-const pingSchema = { ...connection, ...checkerTiming };
+/** fwmark is acted on for PING_CHECK only: its raw socket can take SO_MARK, Node's TCP/UDP sockets cannot. */
+const pingSchema = { ...connection, ...checkerTiming, fwmark: int(null, 0, 0xffffffff) };
 const tcpSchema = { ...connection, ...checkerTiming };
 
 const fileCheckSchema = {
