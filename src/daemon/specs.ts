@@ -207,9 +207,11 @@ function checkerSpecsOf(rs: RealServer, config: ConfigModel): CheckerSpec[] {
       case 'TCP_CHECK':
         out.push({ type: 'TCP', ...t, ...connect(c) });
         break;
-      case 'PING_CHECK':
-        out.push({ type: 'PING', ...t, ...connect(c) });
+      case 'PING_CHECK': {
+        const mark = (check as unknown as { fwmark: number | null }).fwmark;
+        out.push({ type: 'PING', ...t, ...connect(c), ...(mark ? { fwmark: mark } : {}) });
         break;
+      }
       case 'HTTP_GET':
       case 'SSL_GET': {
         const h = check as unknown as RealServer['HTTP_GET'][number];
