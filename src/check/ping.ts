@@ -2,6 +2,9 @@
 // connect_timeout. One raw socket per address family is shared by all pending pings (every ICMP
 // packet reaches every raw socket, so one per check would not scale); replies are matched by
 // identifier and sequence number. Needs root (CAP_NET_RAW); without it the check fails with EPERM.
+// fwmark: checks with a mark get a raw socket per (family, mark) with SO_MARK set, as keepalived
+// marks its checker sockets; each such socket has its own echo identifier. (TCP, HTTP and the
+// other checkers cannot set SO_MARK: Node's sockets have no setsockopt.)
 import { createRequire } from 'node:module';
 import type { CheckResult, PingCheckSpec } from './types.js';
 import { connectEndpoint, since, type CheckTarget } from './target.js';
@@ -10,6 +13,7 @@ interface RawSocket {
   on(ev: 'message', cb: (buf: Buffer, source: string) => void): void;
   on(ev: 'error', cb: (e: Error) => void): void;
   send(buf: Buffer, offset: number, length: number, address: string, after: (err: Error | null, bytes: number) => void): void;
+  setOption(level: number, option: number, value: number): void;
   close(): void;
 }
 interface RawModule {
@@ -20,6 +24,8 @@ interface RawModule {
 }
 const raw = createRequire(import.meta.url)('raw-socket') as RawModule;
 
+const SOL_SOCKET = 1;
+const SO_MARK = 36;
 const ECHO_REQUEST = { 4: 8, 6: 128 } as const;
 const ECHO_REPLY = { 4: 0, 6: 129 } as const;
 
@@ -50,8 +56,14 @@ class Pinger {
   private sock: RawSocket | null = null;
   private readonly pending = new Map<number, Pending>();
   private seq = 0;
-  private readonly ident = process.pid & 0xffff;
-  constructor(private readonly family: 4 | 6) {}
+  private readonly ident: number;
+  constructor(
+    private readonly family: 4 | 6,
+    private readonly mark = 0,
+    identOffset = 0,
+  ) {
+    this.ident = (process.pid + identOffset) & 0xffff;
+  }
 
   ping(host: string, timeoutMs: number, signal?: AbortSignal): Promise<[boolean, string]> {
     return new Promise((resolve) => {
@@ -92,6 +104,14 @@ class Pinger {
       protocol: this.family === 4 ? 1 : 58,
       addressFamily: this.family === 4 ? raw.AddressFamily.IPv4 : raw.AddressFamily.IPv6,
     });
+    if (this.mark !== 0) {
+      try {
+        s.setOption(SOL_SOCKET, SO_MARK, this.mark);
+      } catch (e) {
+        s.close();
+        throw e;
+      }
+    }
     s.on('message', (msg) => {
       const r = parseEchoReply(this.family, msg);
       if (!r || r[0] !== this.ident) return;
@@ -116,11 +136,18 @@ class Pinger {
   }
 }
 
-const pingers = { 4: new Pinger(4), 6: new Pinger(6) };
+const pingers = new Map<string, Pinger>();
+
+function pingerFor(family: 4 | 6, mark: number): Pinger {
+  const key = `${family}/${mark}`;
+  let p = pingers.get(key);
+  if (!p) pingers.set(key, (p = new Pinger(family, mark, pingers.size)));
+  return p;
+}
 
 export async function pingCheck(spec: PingCheckSpec, target: CheckTarget, timeoutMs: number, signal?: AbortSignal): Promise<CheckResult> {
   const ep = connectEndpoint(spec, target);
   const start = performance.now();
-  const [ok, reason] = await pingers[ep.family].ping(ep.host, timeoutMs, signal);
+  const [ok, reason] = await pingerFor(ep.family, spec.fwmark ?? 0).ping(ep.host, timeoutMs, signal);
   return { ok, reason, tookMs: since(start) };
 }

@@ -153,6 +153,8 @@ export interface UdpCheckSpec extends CheckTiming, CheckConnect {
 
 export interface PingCheckSpec extends CheckTiming, CheckConnect {
   type: 'PING';
+  /** fwmark: SO_MARK on the echo's socket (only PING_CHECK: Node's TCP/UDP sockets cannot set it) */
+  fwmark?: number;
 }
 
 export interface FileCheckSpec extends CheckTiming {

@@ -1,5 +1,6 @@
-// The url regex keywords from configuration text to the checker spec: what is read, what is
-// rejected or warned about (with its line and column), and keepalived's url_check rules.
+// Checker keywords from configuration text to the checker spec: the url regex keywords (what is
+// read, what is rejected or warned about with its line and column, keepalived's url_check rules)
+// and the checker fwmark.
 import { describe, expect, it } from '@jest/globals';
 import { checkSpecsOf } from '../../src/daemon/specs.js';
 import type { HttpCheckSpec } from '../../src/check/types.js';
@@ -60,5 +61,24 @@ describe('regex keywords in the configuration', () => {
   it('regex_stack is read but not acted on (JavaScript has no JIT stack setting)', () => {
     const r = urlSpec(conf('                regex x\n                regex_stack 32768 65536'));
     expect(r.notActed).toEqual([expect.stringContaining("'regex_stack' is read but lvsd does not act on it")]);
+  });
+});
+
+describe('checker fwmark', () => {
+  const withChecker = (block: string): string => `virtual_server 192.0.2.1 80 {
+    protocol TCP
+    real_server 198.51.100.1 80 {
+        ${block} {
+            fwmark 4660
+        }
+    }
+}
+`;
+  it('is acted on for PING_CHECK (SO_MARK on its raw socket) and read but not acted on for TCP_CHECK', () => {
+    const ping = load(withChecker('PING_CHECK'));
+    expect(ping.notActed).toEqual([]);
+    expect(checkSpecsOf(ping.config!)[0]!.realServers[0]!.checkers[0]).toMatchObject({ type: 'PING', fwmark: 4660 });
+    const tcp = load(withChecker('TCP_CHECK'));
+    expect(tcp.notActed).toEqual([expect.stringContaining("'fwmark' is read but lvsd does not act on it")]);
   });
 });

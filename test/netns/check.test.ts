@@ -14,6 +14,7 @@ const suffix = randomBytes(3).toString('hex');
 const ns = `lvsd-check-${suffix}`;
 const vethHost = `lvck${suffix}`; // <= 15 chars
 const vethNs = `lvcn${suffix}`;
+const markTable = `lvsd_check_${suffix}`; // host-side, only for our veth: echo requests need mark 0x1234
 const run = (...args: string[]): string => execFileSync(args[0]!, args.slice(1), { encoding: 'utf8' });
 const inNs = (...args: string[]): string => run('ip', 'netns', 'exec', ns, ...args);
 let server: ChildProcess | undefined;
@@ -45,6 +46,9 @@ beforeAll(async () => {
 });
 
 function cleanup(): void {
+  try {
+    run('nft', 'delete', 'table', 'inet', markTable);
+  } catch { /* not made */ }
   if (server?.pid) {
     try {
       process.kill(server.pid, 'SIGTERM');
@@ -98,5 +102,18 @@ describe('checks across a network namespace', () => {
     expect(events.filter((e) => e.kind === 'rs' && !e.up).map((e) => [e.reason, e.took_ms])).toEqual([['timeout', 700]]);
     await runner.stop();
     expect(clock.pending()).toBe(0);
+  });
+
+  it('PING_CHECK fwmark sets SO_MARK on its echo socket (a host rule on our veth drops unmarked echoes)', async () => {
+    if (!root) return void console.log('skipped: needs root for namespaces, nft and raw sockets');
+    run('nft', `add table inet ${markTable}; add chain inet ${markTable} out { type filter hook output priority 0; }; add rule inet ${markTable} out oifname ${vethHost} icmp type echo-request meta mark != 0x1234 drop`);
+    try {
+      // an output-hook drop makes the send fail at once (EPERM)
+      expect(await pingCheck({ type: 'PING' }, { addr: '198.51.100.2', port: 0 }, 500)).toMatchObject({ ok: false });
+      expect(await pingCheck({ type: 'PING', fwmark: 0x1234 }, { addr: '198.51.100.2', port: 0 }, 1000)).toMatchObject({ ok: true });
+      expect(await pingCheck({ type: 'PING', fwmark: 0x99 }, { addr: '198.51.100.2', port: 0 }, 500)).toMatchObject({ ok: false });
+    } finally {
+      run('nft', 'delete', 'table', 'inet', markTable);
+    }
   });
 });
