@@ -68,13 +68,56 @@ static void write_all(const void *buf, size_t len)
 	}
 }
 
-static void send_verdict(uint32_t id, uint32_t verdict, uint32_t mark)
+/*
+ * Under load, one wake-up brings several packets and several verdicts: records for lvsd are
+ * gathered and written once, and verdicts go to the kernel as one buffer of netlink messages
+ * (one sendto), instead of a system call each.
+ */
+static uint8_t outbuf[sizeof(struct out_rec) * 256];
+static size_t outlen;
+static char vbuf[8192];
+static size_t vlen;
+
+static void flush_records(void)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = nfq_nlmsg_put(buf, NFQNL_MSG_VERDICT, queue_num);
+	if (outlen) write_all(outbuf, outlen);
+	outlen = 0;
+}
+
+static void emit_record(const struct out_rec *r)
+{
+	if (outlen + sizeof *r > sizeof outbuf) flush_records();
+	memcpy(outbuf + outlen, r, sizeof *r);
+	outlen += sizeof *r;
+}
+
+static void flush_verdicts(void)
+{
+	if (vlen && mnl_socket_sendto(nl, vbuf, vlen) < 0) perror("lvsd-nfq: verdict");
+	vlen = 0;
+}
+
+/* A verdict message is < 64 bytes (header, verdict and mark attributes). */
+static void put_verdict(uint32_t id, uint32_t verdict, uint32_t mark)
+{
+	if (vlen + 128 > sizeof vbuf) flush_verdicts();
+	struct nlmsghdr *nlh = nfq_nlmsg_put(vbuf + vlen, NFQNL_MSG_VERDICT, queue_num);
 	nfq_nlmsg_verdict_put(nlh, (int)id, verdict ? NF_ACCEPT : NF_DROP);
 	if (verdict && mark) nfq_nlmsg_verdict_put_mark(nlh, mark);
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) perror("lvsd-nfq: verdict");
+	vlen += NLMSG_ALIGN(nlh->nlmsg_len);
+}
+
+/* One netlink datagram from the kernel (not from another process), without blocking if asked. */
+static ssize_t recv_kernel(char *buf, size_t size, int dontwait)
+{
+	struct sockaddr_nl addr;
+	struct iovec iov = { buf, size };
+	struct msghdr msg = { &addr, sizeof addr, &iov, 1, NULL, 0, 0 };
+	ssize_t n = recvmsg(mnl_socket_get_fd(nl), &msg, dontwait ? MSG_DONTWAIT : 0);
+	if (n < 0) return n;
+	if (msg.msg_flags & MSG_TRUNC) { errno = ENOSPC; return -1; }
+	if (msg.msg_namelen != sizeof addr || addr.nl_pid != 0) { errno = EPERM; return -1; }
+	return n;
 }
 
 static void parse_l4(struct out_rec *r, const uint8_t *l4, size_t len)
@@ -148,7 +191,7 @@ static int on_packet(const struct nlmsghdr *nlh, void *data)
 		parse_packet(&r, mnl_attr_get_payload(attr[NFQA_PAYLOAD]), mnl_attr_get_payload_len(attr[NFQA_PAYLOAD]));
 	else
 		r.flags |= 8;
-	write_all(&r, sizeof r);
+	emit_record(&r);
 	return MNL_CB_OK;
 }
 
@@ -280,20 +323,26 @@ int main(int argc, char **argv)
 			while (inlen - off >= REC_IN) {
 				uint32_t v[3];
 				memcpy(v, inbuf + off, REC_IN);
-				send_verdict(v[0], v[1], v[2]);
+				put_verdict(v[0], v[1], v[2]);
 				off += REC_IN;
 			}
+			flush_verdicts();
 			memmove(inbuf, inbuf + off, inlen - off);
 			inlen -= off;
 		}
 		if (pfd[0].revents) {
-			ssize_t n = mnl_socket_recvfrom(nl, nlbuf, sizeof nlbuf);
-			if (n < 0) {
-				if (errno == ENOBUFS || errno == EINTR) continue;
-				perror("lvsd-nfq: recv");
-				return 1;
+			/* Everything queued now (bounded), then one write to lvsd. */
+			for (int i = 0; i < 64; i++) {
+				ssize_t n = recv_kernel(nlbuf, sizeof nlbuf, i > 0);
+				if (n < 0) {
+					if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+					if (errno == ENOBUFS || errno == EINTR || errno == EPERM) continue;
+					perror("lvsd-nfq: recv");
+					return 1;
+				}
+				mnl_cb_run(nlbuf, (size_t)n, 0, portid, on_packet, NULL);
 			}
-			mnl_cb_run(nlbuf, (size_t)n, 0, portid, on_packet, NULL);
+			flush_records();
 		}
 	}
 }

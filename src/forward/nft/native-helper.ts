@@ -1,7 +1,7 @@
 // Builds (once) and runs native/lvsd-nfq, the NFQUEUE helper process. Shell.
 
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NftNativeError } from './errors.js';
@@ -24,10 +24,15 @@ export async function ensureHelperBuilt(): Promise<string> {
   const bin = join(dir, 'build', 'lvsd-nfq');
   if (existsSync(bin) && statSync(bin).mtimeMs >= statSync(src).mtimeMs) return bin;
   mkdirSync(join(dir, 'build'), { recursive: true });
-  const r = await new CommandRunner().run('cc', ['-O2', '-Wall', '-o', bin, src, '-lnetfilter_queue', '-lmnl']);
+  // Built aside and renamed into place: lvsd processes starting at once never run a half-written
+  // binary (rename is atomic; the last one wins with the same result).
+  const tmp = `${bin}.${process.pid}.tmp`;
+  const r = await new CommandRunner().run('cc', ['-O2', '-Wall', '-o', tmp, src, '-lnetfilter_queue', '-lmnl']);
   if (r.code !== 0) {
+    rmSync(tmp, { force: true });
     throw new NftNativeError(`build failed (needs a C compiler, libnetfilter-queue-dev, libmnl-dev): ${r.stderr.trim()}`);
   }
+  renameSync(tmp, bin);
   return bin;
 }
 
