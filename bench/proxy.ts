@@ -10,15 +10,16 @@ import os from 'node:os';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { join } from 'node:path';
-import { createTable } from '../src/ipvs/index.js';
+import { createTable, type IpvsTable } from '../src/ipvs/index.js';
 import { ProxyEngine } from '../src/forward/proxy/index.js';
 
 const WORKERS = Math.max(1, Math.min(2, os.availableParallelism()));
-const DURATION_S = 4;
+const DURATION_S = 3;
 const IDLE_CONNS = 2000;
 const NGINX = { addr: '127.0.0.1', port: 18180 };
 const HAPROXY = { addr: '127.0.0.41', port: 18181 };
 const LVSD = { addr: '127.0.0.42', port: 18182 };
+const LVSD_NODE = { addr: '127.0.0.43', port: 18183 };
 
 interface Figures {
   keepAliveRps: number;
@@ -115,15 +116,36 @@ async function memPerIdle(addr: string, port: number, pids: () => number[]): Pro
   return (after - before) / IDLE_CONNS;
 }
 
-async function measure(name: string, addr: string, port: number, pids: (() => number[]) | null): Promise<Figures> {
-  const base = `http://${addr}:${port}`;
-  const ka = await wrk(`${base}/small`, 64);
-  const nc = await wrk(`${base}/small`, 32, ['-H', 'Connection: close']);
-  const large = await wrk(`${base}/large`, 4);
-  const mem = pids ? await memPerIdle(addr, port, pids) : null;
-  const f = { keepAliveRps: ka.rps, newConnRps: nc.rps, largeMBps: large.mbps, p99ms: ka.p99, memPerIdleKiB: mem };
-  console.log(`${name.padEnd(8)} keep-alive ${f.keepAliveRps.toFixed(0).padStart(8)} req/s  new-conn ${f.newConnRps.toFixed(0).padStart(7)} conn/s  large ${f.largeMBps.toFixed(0).padStart(6)} MB/s  p99 ${f.p99ms.toFixed(2)} ms  idle ${mem === null ? 'n/a' : mem.toFixed(1) + ' KiB/conn'}`);
-  return f;
+interface Target {
+  name: string;
+  addr: string;
+  port: number;
+  /** processes whose RSS counts as the proxy's memory; null: not measured (direct) */
+  pids: (() => number[]) | null;
+}
+
+/**
+ * Each figure is run for every target in the order A B C C B A and averaged, so load from the
+ * rest of the machine that drifts during the bench weighs on every target alike.
+ */
+async function measureAll(targets: Target[]): Promise<Map<string, Figures>> {
+  const sum = new Map<string, Figures>(targets.map((t) => [t.name, { keepAliveRps: 0, newConnRps: 0, largeMBps: 0, p99ms: 0, memPerIdleKiB: null }]));
+  const order = [...targets, ...[...targets].reverse()];
+  for (const t of order) {
+    const f = sum.get(t.name)!;
+    const r = await wrk(`http://${t.addr}:${t.port}/small`, 64);
+    f.keepAliveRps += r.rps / 2;
+    f.p99ms += r.p99 / 2;
+  }
+  for (const t of order) sum.get(t.name)!.newConnRps += (await wrk(`http://${t.addr}:${t.port}/small`, 32, ['-H', 'Connection: close'])).rps / 2;
+  for (const t of order) sum.get(t.name)!.largeMBps += (await wrk(`http://${t.addr}:${t.port}/large`, 4)).mbps / 2;
+  for (const t of targets) if (t.pids) sum.get(t.name)!.memPerIdleKiB = await memPerIdle(t.addr, t.port, t.pids);
+  for (const t of targets) {
+    const f = sum.get(t.name)!;
+    const mem = f.memPerIdleKiB;
+    console.log(`${t.name.padEnd(11)} keep-alive ${f.keepAliveRps.toFixed(0).padStart(8)} req/s  new-conn ${f.newConnRps.toFixed(0).padStart(7)} conn/s  large ${f.largeMBps.toFixed(0).padStart(6)} MB/s  p99 ${f.p99ms.toFixed(2)} ms  idle ${mem === null ? 'n/a' : mem.toFixed(1) + ' KiB/conn'}`);
+  }
+  return sum;
 }
 
 /** engine.reconcile() with 1,000 services that did not change (a reload calls it). */
@@ -160,7 +182,7 @@ export default async function bench(): Promise<void> {
   }
   const dir = mkdtempSync(join(os.tmpdir(), 'lvsd-bench-proxy-'));
   const procs: ChildProcess[] = [];
-  let engine: ProxyEngine | null = null;
+  const engines: ProxyEngine[] = [];
   try {
     writeFileSync(join(dir, 'small'), 'x'.repeat(100));
     writeFileSync(join(dir, 'large'), Buffer.alloc(32 * 1024 * 1024, 7));
@@ -202,44 +224,48 @@ listen vs
     await waitPort(NGINX.addr, NGINX.port);
     await waitPort(HAPROXY.addr, HAPROXY.port);
 
-    console.log(`workers/threads: ${WORKERS}; wrk ${DURATION_S}s per figure; idle memory over ${IDLE_CONNS} connections`);
-    await measure('direct', NGINX.addr, NGINX.port, null);
-    const h = await measure('haproxy', HAPROXY.addr, HAPROXY.port, () => [haproxy.pid!]);
-    const ratio = (a: number, b: number): string => (b > 0 ? (a / b).toFixed(2) : 'n/a');
+    console.log(`workers/threads: ${WORKERS}; wrk ${DURATION_S}s per run, each figure the mean of two runs per proxy (order A B C C B A); idle memory over ${IDLE_CONNS} connections`);
+    const ratio = (x: number, y: number): string => (y > 0 ? (x / y).toFixed(2) : 'n/a');
     // LVSD_BENCH_PROXY_WORKERS=0 runs the Node relay in the primary (for comparison)
     const workers = Number(process.env.LVSD_BENCH_PROXY_WORKERS ?? WORKERS);
-    for (const relay of ['native', 'node'] as const) {
+    const targets: Target[] = [{ name: 'haproxy', ...HAPROXY, pids: () => [haproxy.pid!] }];
+    const lvsd: { name: string; engine: ProxyEngine; table: IpvsTable }[] = [];
+    for (const [relay, at] of [['native', LVSD], ['node', LVSD_NODE]] as const) {
       const table = createTable();
       table.applySpec({ services: [{
-        key: { kind: 'addr', protocol: 'tcp', addr: LVSD.addr, port: LVSD.port }, scheduler: 'rr',
+        key: { kind: 'addr', protocol: 'tcp', addr: at.addr, port: at.port }, scheduler: 'rr',
         dests: [{ addr: NGINX.addr, port: NGINX.port, weight: 1, method: 'FULLNAT', uThreshold: 0, lThreshold: 0 }],
       }] }, performance.now());
-      engine = new ProxyEngine({ workers, relay });
+      const engine = new ProxyEngine({ workers, relay });
+      engines.push(engine);
       let fellBack = false;
       engine.on('event', (e: { type: string }) => {
         if (e.type === 'relay-fallback') fellBack = true;
       });
       await engine.start(table);
       if (fellBack) {
-        console.log('lvsd native relay: not available here (the helper does not build); skipped');
-        await engine.stop(0);
-        engine = null;
+        console.log('lvsd native relay: not available here (the helper does not build); measured without it');
         continue;
       }
-      await waitPort(LVSD.addr, LVSD.port);
-      const lvsdPids = (): number[] => [process.pid, ...engine!.workerPids()];
-      const name = `lvsd-${relay}`;
-      const l = await measure(name, LVSD.addr, LVSD.port, lvsdPids);
+      await waitPort(at.addr, at.port);
+      // lvsd's memory: this process (the primary, which owns the table) and its helpers/workers
+      targets.push({ name: `lvsd-${relay}`, ...at, pids: () => [process.pid, ...engine.workerPids()] });
+      lvsd.push({ name: `lvsd-${relay}`, engine, table });
+    }
+    await measureAll([{ name: 'direct', ...NGINX, pids: null }]);
+    const figs = await measureAll(targets);
+    const h = figs.get('haproxy')!;
+    for (const { name, engine, table } of lvsd) {
+      const l = figs.get(name)!;
       console.log(`${name}/haproxy: keep-alive ${ratio(l.keepAliveRps, h.keepAliveRps)}x (goal >= 1.0)  new-conn ${ratio(l.newConnRps, h.newConnRps)}x (goal >= 0.9)  large ${ratio(l.largeMBps, h.largeMBps)}x (goal >= 1.0)  p99 ${ratio(l.p99ms, h.p99ms)}x  idle memory ${ratio(l.memPerIdleKiB ?? 0, h.memPerIdleKiB ?? 0)}x (goal <= 1.0)`);
       const svc = table.services[0]!;
       engine.sweep();
       console.log(`${name} table: conns ${svc.stats.conns}, in ${svc.stats.inBytes} B, out ${svc.stats.outBytes} B (exact totals across ${workers} workers)`);
-      await engine.stop(0);
-      engine = null;
     }
+    for (const e of engines.splice(0)) await e.stop(0);
     await reconcileCost();
   } finally {
-    if (engine) await engine.stop(0);
+    for (const e of engines) await e.stop(0);
     for (const p of procs) await stopPid(p);
     rmSync(dir, { recursive: true, force: true });
   }
