@@ -60,19 +60,46 @@ interface PeggyError {
   found?: string | null;
 }
 
-/** Maps offsets in the joined text back to original FILE:LINE:COL. */
+/**
+ * Maps offsets in the joined text back to original FILE:LINE:COL. Kept in typed arrays rather
+ * than the lines themselves: every Word refers to it for as long as the model lives, and 40,000
+ * line objects and texts kept alive were a large part of what each reload's GC had to copy.
+ */
 export class SourceMap {
-  private readonly starts: number[] = [];
-  constructor(private readonly lines: SourceLine[]) {
+  private readonly starts: Int32Array;
+  private readonly lineNos: Int32Array;
+  private readonly shifts: Int32Array;
+  private readonly fileOf: Int32Array;
+  private readonly files: string[] = [];
+  /** Column maps of the few lines that have one (substituted text), by line index. */
+  private readonly colMaps = new Map<number, Int32Array>();
+  constructor(lines: readonly SourceLine[]) {
+    const n = lines.length;
+    this.starts = new Int32Array(n);
+    this.lineNos = new Int32Array(n);
+    this.shifts = new Int32Array(n);
+    this.fileOf = new Int32Array(n);
     let off = 0;
-    for (const l of lines) {
-      this.starts.push(off);
+    let file = '';
+    let fileIx = -1;
+    for (let i = 0; i < n; i++) {
+      const l = lines[i];
+      this.starts[i] = off;
       off += l.text.length + 1;
+      if (l.file !== file || fileIx < 0) {
+        file = l.file;
+        fileIx = this.files.indexOf(file);
+        if (fileIx < 0) fileIx = this.files.push(file) - 1;
+      }
+      this.fileOf[i] = fileIx;
+      this.lineNos[i] = l.line;
+      this.shifts[i] = l.colShift;
+      if (l.colMap) this.colMaps.set(i, l.colMap);
     }
   }
 
   loc(offset: number): Loc {
-    if (this.lines.length === 0) return { file: '', line: 1, col: 1 };
+    if (this.starts.length === 0) return { file: '', line: 1, col: 1 };
     let lo = 0;
     let hi = this.starts.length - 1;
     while (lo < hi) {
@@ -80,10 +107,10 @@ export class SourceMap {
       if (this.starts[mid] <= offset) lo = mid;
       else hi = mid - 1;
     }
-    const l = this.lines[lo];
     const c = offset - this.starts[lo];
-    const col = l.colMap ? (l.colMap[Math.min(c, l.colMap.length - 1)] ?? c) : c + l.colShift;
-    return { file: l.file, line: l.line, col: col + 1 };
+    const colMap = this.colMaps.get(lo);
+    const col = colMap ? (colMap[Math.min(c, colMap.length - 1)] ?? c) : c + this.shifts[lo];
+    return { file: this.files[this.fileOf[lo]], line: this.lineNos[lo], col: col + 1 };
   }
 }
 
@@ -96,9 +123,12 @@ export function parseLines(lines: SourceLine[], diag: Diagnostics, text = lines.
     return [];
   }
   // The grammar builds the final nodes through these factories: one pass, no copies.
+  // Lists come from the grammar with room to grow; the statements keep exact-size copies (the
+  // spare room of 30,000 lists would otherwise live, and be copied by the GC, with the model).
   const factories = {
     word: (t: string, quoted: boolean, off: number) => new Word(t, quoted, off, map),
-    stmt: (key: Word, args: Word[], block: { off: number; items: Stmt[] } | null, off: number) => new Stmt(key, args, block ? block.items : null, block ? block.off : -1, off, map),
+    stmt: (key: Word, args: Word[], block: { off: number; items: Stmt[] } | null, off: number) =>
+      new Stmt(key, args.slice(), block ? block.items.slice() : null, block ? block.off : -1, off, map),
   };
   let err: PeggyError;
   try {
