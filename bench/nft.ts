@@ -147,6 +147,10 @@ virtual_server ${VIP4} ${NGINX_PORT} {
       const [dv, nv] = [r.pick(d), r.pick(n)];
       console.log(`${r.name.padEnd(38)} direct ${dv.toFixed(1).padStart(9)}  nft DR ${nv.toFixed(1).padStart(9)}  DR/direct ${(nv / dv).toFixed(2)}`);
     }
+    // Like IPVS (conn_reuse_mode 1), a SYN whose tuple is still in FIN_WAIT goes to the same real
+    // server without a pick: Conns (picks) below is how many of the new connections lvsd scheduled.
+    const stats = spawnSync(process.execPath, [join(repoRoot, 'dist', 'src', 'bin', 'lvsadm.js'), '--socket', sock, '-L', '-n', '--stats'], { encoding: 'utf8' }).stdout;
+    console.log(`lvsadm -L -n --stats after the DR runs (InPkts/InBytes only: replies bypass the director):\n${stats.trimEnd()}`);
   } finally {
     if (lvsd && lvsd.exitCode === null) {
       const exited = new Promise((r) => lvsd!.once('exit', r));
