@@ -247,14 +247,32 @@ export function readTimer(w: Word, ctx: Ctx, min: number, max: number, what = 't
 
 export type Family = 4 | 6;
 
-/** Canonical text of an IPv4 (dotted quad) or IPv6 (RFC 5952) address, or undefined. */
-const DOTTED_QUAD = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/;
+/** Four decimal parts 0..255 without leading zeros, read by character codes (no match arrays: 11,000 per load). */
+export function isDottedQuad(t: string): boolean {
+  let parts = 0;
+  let i = 0;
+  for (;;) {
+    const start = i;
+    let v = 0;
+    while (i < t.length && i - start < 4) {
+      const c = t.charCodeAt(i);
+      if (c < 48 || c > 57) break;
+      v = v * 10 + (c - 48);
+      i++;
+    }
+    const len = i - start;
+    if (len === 0 || len > 3 || (len > 1 && t.charCodeAt(start) === 48) || v > 255) return false;
+    if (++parts === 4) return i === t.length;
+    if (i >= t.length || t.charCodeAt(i) !== 46) return false;
+    i++;
+  }
+}
 
+/** Canonical text of an IPv4 (dotted quad) or IPv6 (RFC 5952) address, or undefined. */
 export function canonicalAddress(text: string): { addr: string; family: Family } | undefined {
   // The common case without ipaddr.js (big files are mostly IPv4): four decimal parts, no
   // leading zeros (as ipaddr.IPv4.isValidFourPartDecimal), each at most 255; already canonical.
-  const q = DOTTED_QUAD.exec(text);
-  if (q) return +q[1] <= 255 && +q[2] <= 255 && +q[3] <= 255 && +q[4] <= 255 ? { addr: text, family: 4 } : undefined;
+  if (isDottedQuad(text)) return { addr: text, family: 4 };
   if (!text.includes(':')) return undefined;
   if (text.includes(':') && !text.includes('%') && ipaddr.IPv6.isValid(text)) return { addr: ipaddr.IPv6.parse(text).toString(), family: 6 };
   return undefined;
