@@ -95,23 +95,50 @@ function rssKiB(pids: number[]): number {
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
 
-/** Opens IDLE_CONNS idle connections through a proxy; RSS growth of its processes per conn. */
-async function memPerIdle(addr: string, port: number, pids: () => number[]): Promise<number> {
-  gc();
-  await sleep(200);
-  const before = rssKiB(pids());
-  const socks: net.Socket[] = [];
-  for (let i = 0; i < IDLE_CONNS; i += 200) {
-    await Promise.all(Array.from({ length: 200 }, () => new Promise<void>((resolve) => {
-      const s = net.connect({ host: addr, port }, () => resolve());
-      s.on('error', () => resolve());
-      socks.push(s);
-    })));
+/** Holds N idle connections to addr:port; says "ready" when all are up, exits when stdin closes. */
+const IDLE_CLIENT = `
+const net = require('node:net');
+const [addr, port, n] = process.argv.slice(1);
+let up = 0;
+const socks = [];
+function more() {
+  for (let i = 0; i < 200 && socks.length < Number(n); i++) {
+    const s = net.connect({ host: addr, port: Number(port) }, () => { if (++up % 200 === 0 || up === Number(n)) next(); });
+    s.on('error', () => { if (++up % 200 === 0 || up === Number(n)) next(); });
+    socks.push(s);
   }
-  await sleep(1500);
+}
+function next() { if (up >= Number(n)) process.stdout.write('ready\\n'); else more(); }
+more();
+process.stdin.on('end', () => process.exit(0));
+process.stdin.resume();
+`;
+
+/** Live V8 memory of this process after a full collection (KiB). */
+function selfLiveKiB(): number {
   gc();
-  const after = rssKiB(pids());
-  for (const s of socks) s.destroy();
+  const m = process.memoryUsage();
+  return (m.heapUsed + m.external) / 1024;
+}
+
+/**
+ * Opens IDLE_CONNS idle connections through a proxy, from a child process (the clients' own
+ * sockets must not count: lvsd's primary is this process). The growth per connection of the
+ * proxy's processes' RSS, plus for lvsd the primary's live heap: its RSS moves with garbage the
+ * earlier load left, by more than the connections themselves take.
+ */
+async function memPerIdle(addr: string, port: number, pids: () => number[], withSelf: boolean): Promise<number> {
+  await sleep(200);
+  const before = rssKiB(pids()) + (withSelf ? selfLiveKiB() : 0);
+  const clients = spawn(process.execPath, ['-e', IDLE_CLIENT, addr, String(port), String(IDLE_CONNS)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve) => {
+    clients.stdout!.once('data', () => resolve());
+    clients.once('exit', () => resolve());
+  });
+  await sleep(1500);
+  const after = rssKiB(pids()) + (withSelf ? selfLiveKiB() : 0);
+  clients.stdin!.end();
+  await new Promise((r) => clients.once('exit', r));
   await sleep(500);
   return (after - before) / IDLE_CONNS;
 }
@@ -122,6 +149,8 @@ interface Target {
   port: number;
   /** processes whose RSS counts as the proxy's memory; null: not measured (direct) */
   pids: (() => number[]) | null;
+  /** count this process's live heap too (lvsd's primary) */
+  withSelf?: boolean;
 }
 
 /**
@@ -131,6 +160,9 @@ interface Target {
 async function measureAll(targets: Target[]): Promise<Map<string, Figures>> {
   const sum = new Map<string, Figures>(targets.map((t) => [t.name, { keepAliveRps: 0, newConnRps: 0, largeMBps: 0, p99ms: 0, memPerIdleKiB: null }]));
   const order = [...targets, ...[...targets].reverse()];
+  // idle memory first, on fresh processes: after the load, expiring TIME_WAIT entries and the
+  // collection of the load's garbage would shrink the figure while it is being taken
+  for (const t of targets) if (t.pids) sum.get(t.name)!.memPerIdleKiB = await memPerIdle(t.addr, t.port, t.pids, t.withSelf ?? false);
   for (const t of order) {
     const f = sum.get(t.name)!;
     const r = await wrk(`http://${t.addr}:${t.port}/small`, 64);
@@ -139,7 +171,6 @@ async function measureAll(targets: Target[]): Promise<Map<string, Figures>> {
   }
   for (const t of order) sum.get(t.name)!.newConnRps += (await wrk(`http://${t.addr}:${t.port}/small`, 32, ['-H', 'Connection: close'])).rps / 2;
   for (const t of order) sum.get(t.name)!.largeMBps += (await wrk(`http://${t.addr}:${t.port}/large`, 4)).mbps / 2;
-  for (const t of targets) if (t.pids) sum.get(t.name)!.memPerIdleKiB = await memPerIdle(t.addr, t.port, t.pids);
   for (const t of targets) {
     const f = sum.get(t.name)!;
     const mem = f.memPerIdleKiB;
@@ -248,8 +279,8 @@ listen vs
         continue;
       }
       await waitPort(at.addr, at.port);
-      // lvsd's memory: this process (the primary, which owns the table) and its helpers/workers
-      targets.push({ name: `lvsd-${relay}`, ...at, pids: () => [process.pid, ...engine.workerPids()] });
+      // lvsd's memory: its helpers/workers and this process (the primary, which owns the table)
+      targets.push({ name: `lvsd-${relay}`, ...at, pids: () => engine.workerPids(), withSelf: true });
       lvsd.push({ name: `lvsd-${relay}`, engine, table });
     }
     await measureAll([{ name: 'direct', ...NGINX, pids: null }]);
