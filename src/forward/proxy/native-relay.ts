@@ -2,7 +2,7 @@
 // to its stdin (batched per turn of the event loop) and hands decoded records to the engine.
 // A helper that exits or sends bad records never throws here: the engine is told and decides.
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -35,8 +35,14 @@ export function relayHelperPath(): string {
   const bin = join(dir, 'build', 'lvsd-relay');
   if (!existsSync(bin) || statSync(bin).mtimeMs < statSync(src).mtimeMs) {
     mkdirSync(join(dir, 'build'), { recursive: true });
-    const r = spawnSync('cc', ['-O2', '-Wall', '-o', bin, src], { encoding: 'utf8' });
-    if (r.status !== 0) throw new RelayHelperError(`cannot build native/lvsd-relay (needs a C compiler): ${(r.stderr || r.error?.message || '').trim()}`);
+    // built aside and renamed: processes that start at once (test workers) never run half a file
+    const tmp = `${bin}.${process.pid}.tmp`;
+    const r = spawnSync('cc', ['-O2', '-Wall', '-o', tmp, src], { encoding: 'utf8' });
+    if (r.status !== 0) {
+      rmSync(tmp, { force: true });
+      throw new RelayHelperError(`cannot build native/lvsd-relay (needs a C compiler): ${(r.stderr || r.error?.message || '').trim()}`);
+    }
+    renameSync(tmp, bin);
   }
   built = bin;
   return bin;
