@@ -292,17 +292,24 @@ function checkerSpecsOf(rs: RealServer, config: ConfigModel): CheckerSpec[] {
 }
 
 function rsCheckSpec(vs: VirtualServer, rs: RealServer, config: ConfigModel): RealServerCheckSpec {
-  return {
+  // One object literal plus the optional keys (no spread temporaries: 10,000 of these a reload).
+  const out: RealServerCheckSpec = {
     addr: rs.ip,
     port: rsPort(vs, rs),
     weight: rs.weight,
     inhibitOnFailure: rs.inhibit_on_failure,
-    ...(rs.notify_up ? { notifyUp: scriptOf(rs.notify_up) } : {}),
-    ...(rs.notify_down ? { notifyDown: scriptOf(rs.notify_down) } : {}),
-    ...(rs.virtualhost ? { virtualhost: rs.virtualhost } : {}),
-    ...timing(rs as unknown as Timed),
+    connectTimeoutMs: ms(rs.connect_timeout),
+    retry: rs.retry ?? undefined,
+    delayBeforeRetryMs: ms(rs.delay_before_retry),
+    warmupMs: ms(rs.warmup),
+    delayLoopMs: ms(rs.delay_loop),
+    alpha: rs.alpha,
     checkers: checkerSpecsOf(rs, config),
   };
+  if (rs.notify_up) out.notifyUp = scriptOf(rs.notify_up);
+  if (rs.notify_down) out.notifyDown = scriptOf(rs.notify_down);
+  if (rs.virtualhost) out.virtualhost = rs.virtualhost;
+  return out;
 }
 
 export function checkSpecsOf(config: ConfigModel): VirtualServerCheckSpec[] {
