@@ -89,7 +89,7 @@ export class CheckRunner {
   private readonly running = new Set<Promise<unknown>>();
   /** TCP probes in flight (they are not promises); idle() waits for them too. */
   private probes = 0;
-  private probesDrained: (() => void) | null = null;
+  private probesDrained: (() => void)[] = [];
   /** The one clock timer, armed for `armedAt`. */
   private timer: unknown = undefined;
   private armedAt = Infinity;
@@ -135,7 +135,7 @@ export class CheckRunner {
   /** Resolves when no check or script started by this runner is still running. */
   async idle(): Promise<void> {
     while (this.running.size > 0 || this.probes > 0) {
-      const drained = this.probes > 0 ? new Promise<void>((r) => (this.probesDrained = r)) : undefined;
+      const drained = this.probes > 0 ? new Promise<void>((r) => this.probesDrained.push(r)) : undefined;
       await Promise.allSettled([...this.running, drained]);
     }
   }
@@ -246,8 +246,9 @@ export class CheckRunner {
   /** @internal A check finished (or was aborted). */
   done(t: CheckTask, handle: { abort(): void }, res: CheckResult): void {
     if (handle instanceof TcpProbe && --this.probes === 0) {
-      this.probesDrained?.();
-      this.probesDrained = null;
+      const waiters = this.probesDrained;
+      this.probesDrained = [];
+      for (const w of waiters) w();
     }
     if (t.inflight !== handle) return; // cancelled, or replaced by a reload
     t.inflight = null;
