@@ -646,39 +646,49 @@ export class ProxyEngine extends EventEmitter {
     if (!table || this.helpers[i] !== h) return;
     const now = this.clock();
     for (const r of records) {
-      switch (r.type) {
-        case 'listen':
-        case 'unlistened':
-          break; // answered to listenNative / stopListener by the helper shell
-        case 'accept': {
-          const s = this.scheduleAccept(r.listener, r.addr, r.port, now);
-          if (!s) {
-            h.pick(r.slot, 0, null);
-            break;
-          }
-          const token = this.takeToken();
-          const live: Live = { key: s.conn.id, conn: s.conn, relay: null, worker: -1, helper: i, slot: r.slot, token, retried: false };
-          this.live.set(s.conn.id, live);
-          this.tokens.set(token, live);
-          h.pick(r.slot, token, s.target);
+      try {
+        this.onHelperRecord(i, h, table, r, now);
+      } catch (e) {
+        // a record that does not fit the table (it should not happen) is counted, never thrown
+        this.counters.relayErrors++;
+        this.relayError(i, `record ${r.type}: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  private onHelperRecord(i: number, h: NativeRelay, table: IpvsTable, r: HelperRecord, now: number): void {
+    switch (r.type) {
+      case 'listen':
+      case 'unlistened':
+        break; // answered to listenNative / stopListener by the helper shell
+      case 'accept': {
+        const s = this.scheduleAccept(r.listener, r.addr, r.port, now);
+        if (!s) {
+          h.pick(r.slot, 0, null);
           break;
         }
-        case 'error':
-          this.counters.relayErrors++;
-          this.relayError(i, r.what === 2 ? `accept failed (errno ${errnoName(r.errno)}); paused for 0.5 s` : 'the relay helper rejected a record');
-          break;
-        default: {
-          const live = this.tokens.get(r.conn);
-          if (!live) break; // ended already (a helper that restarted, or a late record)
-          if (r.type === 'state') table.setState(live.conn, r.state, now);
-          else if (r.type === 'refused') h.retry(live.slot, live.token, this.onRefused(live));
-          else {
-            if (r.inPkts || r.outPkts) {
-              table.traffic(live.conn, r.inPkts, r.inBytes, r.outPkts, r.outBytes);
-              if (r.type === 'traffic') table.touch(live.conn, now);
-            }
-            if (r.type === 'end') this.onEnd(live.key, live, r.reason);
+        const token = this.takeToken();
+        const live: Live = { key: s.conn.id, conn: s.conn, relay: null, worker: -1, helper: i, slot: r.slot, token, retried: false };
+        this.live.set(s.conn.id, live);
+        this.tokens.set(token, live);
+        h.pick(r.slot, token, s.target);
+        break;
+      }
+      case 'error':
+        this.counters.relayErrors++;
+        this.relayError(i, r.what === 2 ? `accept failed (errno ${errnoName(r.errno)}); paused for 0.5 s` : 'the relay helper rejected a record');
+        break;
+      default: {
+        const live = this.tokens.get(r.conn);
+        if (!live) break; // ended already (a helper that restarted, or a late record)
+        if (r.type === 'state') table.setState(live.conn, r.state, now);
+        else if (r.type === 'refused') h.retry(live.slot, live.token, this.onRefused(live));
+        else {
+          if (r.inPkts || r.outPkts) {
+            table.traffic(live.conn, r.inPkts, r.inBytes, r.outPkts, r.outBytes);
+            if (r.type === 'traffic') table.touch(live.conn, now);
           }
+          if (r.type === 'end') this.onEnd(live.key, live, r.reason);
         }
       }
     }
