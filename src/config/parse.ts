@@ -4,9 +4,11 @@ import { parse as peggyParse } from './generated/parser.js';
 import { Diagnostics, Loc } from './diagnostics.js';
 import { SourceLine } from './preprocess.js';
 
-/** A word of the configuration; its place is computed when asked (most are never asked). */
+/**
+ * A word of the configuration; its place is computed when asked (most never are, and those asked
+ * are asked once, for a message: no cache field, as 60,000 words live as long as the model).
+ */
 export class Word {
-  private cached: Loc | null = null;
   constructor(
     readonly text: string,
     readonly quoted: boolean,
@@ -15,7 +17,7 @@ export class Word {
   ) {}
 
   get loc(): Loc {
-    return (this.cached ??= this.map.loc(this.off));
+    return this.map.loc(this.off);
   }
 
   /** The same place with other text (a part of this word, e.g. the address of ADDR/LEN). */
@@ -25,7 +27,6 @@ export class Word {
 }
 
 export class Stmt {
-  private cached: Loc | null = null;
   constructor(
     readonly key: Word,
     readonly args: Word[],
@@ -37,7 +38,7 @@ export class Stmt {
   ) {}
 
   get loc(): Loc {
-    return (this.cached ??= this.map.loc(this.off));
+    return this.map.loc(this.off);
   }
 
   /** Where the `{` is, when there is a block. */
