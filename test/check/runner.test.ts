@@ -91,6 +91,33 @@ describe('runner timing with an injected clock', () => {
     await runner.stop();
   });
 
+  it('one clock timer for many checkers; a reload that drops a checker mid-connect ignores its result', async () => {
+    let accepted = 0;
+    a.server.on('connection', () => accepted++);
+    const realServers = Array.from({ length: 50 }, (_, i) => ({ addr: `127.0.${i >> 8}.${(i & 255) + 1}`, port: a.port, checkers: [{ type: 'TCP' as const, connectIp: '127.0.0.1' }] }));
+    const spec: VirtualServerCheckSpec = { id: 'many', delayLoopMs: 1000, warmupMs: 0, retry: 0, connectTimeoutMs: 500, realServers };
+    const { events, runner, tick, clock } = setup([spec]);
+    runner.start();
+    expect(clock.pending()).toBe(1);
+    for (let t = 0; t < 1000; t += 100) {
+      await tick(100);
+      expect(clock.pending()).toBe(1);
+    }
+    // first checks spread over 1 s, every one a real connect (the server's accepts may lag a little)
+    for (let i = 0; i < 100 && accepted < 50; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(accepted).toBe(50);
+    expect(events.filter((e) => e.kind === 'rs' && !e.up)).toEqual([]);
+    // the next round is under way: server 1's connect starts at 1020; drop it (and the rest of
+    // the first half) before it completes
+    clock.advance(20);
+    runner.reconcile([{ ...spec, realServers: realServers.slice(25) }]);
+    await runner.idle();
+    expect(runner.snapshot()[0]!.rs).toHaveLength(25);
+    expect(events.filter((e) => e.kind === 'rs' && !e.up)).toEqual([]);
+    await runner.stop();
+    expect(clock.pending()).toBe(0);
+  });
+
   it('ha_suspend pauses checks while backup and resumes them', async () => {
     const { runner, tick, clock } = setup([{ id: 'vs3', haSuspend: true, delayLoopMs: 1000, warmupMs: 0, realServers: [{ addr: '127.0.0.1', port: a.port, checkers: [{ type: 'TCP' }] }] }]);
     runner.start();
