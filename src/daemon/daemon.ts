@@ -195,7 +195,7 @@ export class Daemon {
     let up = 0;
     let total = 0;
     for (const s of this.spec?.services ?? []) total += s.dests.length;
-    for (const s of this.table.services) up += s.dests.filter((d) => d.weight > 0).length;
+    for (const s of this.table.services) for (const d of s.dests) if (d.weight > 0) up++;
     const vrrp = [...this.vrrpStates].map(([n, s]) => `${n}=${s}`).join(' ');
     return `${this.table.services.length} services, ${up}/${total} real servers up${vrrp ? `, VRRP ${vrrp}` : ''}`;
   }
