@@ -344,6 +344,7 @@ static int relay(struct conn *c, int from_client)
 	struct side *src = from_client ? &c->c : &c->b, *dst = from_client ? &c->b : &c->c;
 	ssize_t n;
 	int spliced = 0;
+	if (dst->plen || dst->pipelen) return 0; /* earlier bytes first: never reorder */
 	if (dst->bulk && dst->pipe[0] < 0) {
 		if (pipe2(dst->pipe, O_NONBLOCK | O_CLOEXEC) == 0) fcntl(dst->pipe[1], F_SETPIPE_SZ, PIPE_SIZE);
 		else dst->pipe[0] = dst->pipe[1] = -1;
@@ -526,8 +527,10 @@ static void on_side(struct conn *c, int is_client, uint32_t ev)
 	if ((ev & (EPOLLIN | EPOLLHUP)) && !s->eof) {
 		if (relay(c, is_client)) return;
 	}
-	if ((ev & EPOLLHUP) && s->eof && s->reg && !(s->ev & EPOLLOUT)) {
-		/* fully closed by the peer and nothing to write: stop hearing about it */
+	struct side *other = is_client ? &c->b : &c->c;
+	if ((ev & EPOLLHUP) && s->reg && !(s->ev & EPOLLOUT) && (s->eof || other->plen || other->pipelen)) {
+		/* closed by the peer and nothing we can do now (all read, or the other side is full):
+		 * stop hearing about it until update() asks for it again */
 		epoll_ctl(ep, EPOLL_CTL_DEL, s->fd, NULL);
 		s->reg = 0;
 		s->ev = 0;
