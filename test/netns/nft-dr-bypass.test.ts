@@ -165,6 +165,23 @@ d('nft engine: DR with replies that bypass the director', () => {
     expect(engine.counters().queued).toBe(queued);
   });
 
+  it('flow states follow the client\'s segments; a reused client port starts over (SYN after FIN -> SYN_RECV -> ESTABLISHED)', async () => {
+    // The client's kernel would answer the real server's SYN-ACKs with RSTs: keep them home.
+    topo.exec(topo.client, ['nft', 'add table inet lvsdtest; add chain inet lvsdtest out { type filter hook output priority 0; }; add rule inet lvsdtest out tcp flags rst drop']);
+    const send = (kind: string) => topo.runClient(RAW_TCP_JS, [rawSocketPath, BYPASS_CLIENT4, VIP4, '8080', '1', kind]);
+    const state = async (): Promise<string | undefined> => (await engine.connections()).find((c) => c.orig.sport === 20000 && c.orig.dport === 8080)?.state;
+    try {
+      const seen: (string | undefined)[] = [];
+      for (const kind of ['syn', 'ack', 'fin', 'syn', 'ack']) {
+        await send(kind);
+        seen.push(await state());
+      }
+      expect(seen).toEqual(['SYN_RECV', 'ESTABLISHED', 'FIN_WAIT', 'SYN_RECV', 'ESTABLISHED']);
+    } finally {
+      topo.exec(topo.client, ['nft', 'delete table inet lvsdtest']);
+    }
+  });
+
   it('killed lvsd: DR flows keep flowing, new flows are dropped and counted (never forwarded unscheduled); a restart adopts them', async () => {
     const hold = topo.spawnClient(HOLD_JS, [`http://${VIP4}:80/`]);
     const lines: Reply[] = [];

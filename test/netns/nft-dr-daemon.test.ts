@@ -42,6 +42,7 @@ d('lvsd with engine nft, DR, replies bypassing the director', () => {
   let lvsd: ChildProcess | null = null;
   const logs: Record<string, unknown>[] = [];
   let exited: Promise<number | null> = Promise.resolve(null);
+  let stderr = '';
 
   const fetch = async (n: number): Promise<Reply[]> => JSON.parse(await topo.runClient(FETCH_JS, [`http://${VIP4}/`, String(n)])) as Reply[];
   const lvsadm = (...args: string[]): string => {
@@ -49,10 +50,11 @@ d('lvsd with engine nft, DR, replies bypassing the director', () => {
     if (r.status !== 0) throw new Error(`lvsadm ${args.join(' ')}: ${r.stderr}`);
     return r.stdout;
   };
-  const until = async (cond: () => boolean, what: string, timeoutMs = 15000): Promise<void> => {
+  // Generous: lvsd refreshes every 2 s, backing off to 10x a dump's duration on a loaded machine.
+  const until = async (cond: () => boolean, what: string, timeoutMs = 40000): Promise<void> => {
     const deadline = Date.now() + timeoutMs;
     while (!cond()) {
-      if (Date.now() > deadline) throw new Error(`timed out: ${what}; last log: ${JSON.stringify(logs.slice(-3))}`);
+      if (Date.now() > deadline) throw new Error(`timed out: ${what}; stderr: ${stderr}; last log: ${JSON.stringify(logs.slice(-3))}`);
       await new Promise((r) => setTimeout(r, 100));
     }
   };
@@ -65,8 +67,9 @@ d('lvsd with engine nft, DR, replies bypassing the director', () => {
     await topo.create();
     writeFileSync(conf, configText(sock, [1, 1, 1]));
     lvsd = spawn('ip', ['netns', 'exec', topo.director, process.execPath, lvsdBin, '-n', '-f', conf, '--control-socket', sock, '--workers', '0'], {
-      cwd: repoRoot, env: { ...process.env, NOTIFY_SOCKET: '' }, stdio: ['ignore', 'pipe', 'ignore'],
+      cwd: repoRoot, env: { ...process.env, NOTIFY_SOCKET: '' }, stdio: ['ignore', 'pipe', 'pipe'],
     });
+    lvsd.stderr!.setEncoding('utf8').on('data', (t: string) => (stderr += t));
     exited = new Promise((resolve) => lvsd!.once('exit', (code) => resolve(code)));
     createInterface({ input: lvsd.stdout! }).on('line', (line) => {
       try {
@@ -76,7 +79,7 @@ d('lvsd with engine nft, DR, replies bypassing the director', () => {
       }
     });
     await until(() => logs.some((l) => l.msg === 'lvsd started') || lvsd!.exitCode !== null, 'lvsd started', 60000);
-    expect(lvsd.exitCode).toBeNull();
+    expect({ exit: lvsd.exitCode, stderr, log: logs.slice(-3) }).toEqual({ exit: null, stderr: '', log: expect.anything() });
   }, 90000);
 
   afterAll(async () => {
@@ -101,7 +104,7 @@ d('lvsd with engine nft, DR, replies bypassing the director', () => {
     const closed = entries().filter((e) => e[1].startsWith(`${BYPASS_CLIENT4}:`));
     expect(closed).toHaveLength(6);
     expect(closed.map((e) => [e[0], e[2]])).toEqual(Array(6).fill(['FIN_WAIT', `${VIP4}:80`]));
-  }, 30000);
+  }, 60000);
 
   it('a held keep-alive flow is ESTABLISHED and active; it survives a SIGHUP with new weights', async () => {
     const hold = topo.spawnClient(HOLD_JS, [`http://${VIP4}/`]);
@@ -128,7 +131,7 @@ d('lvsd with engine nft, DR, replies bypassing the director', () => {
     } finally {
       hold.kill('SIGKILL');
     }
-  }, 30000);
+  }, 90000);
 
   it('SIGTERM: exit 0, table inet lvsd and the DR policy-routing rules are gone', async () => {
     lvsd!.kill('SIGTERM');

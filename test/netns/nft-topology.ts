@@ -160,7 +160,7 @@ let chain = Promise.resolve();
 process.stdin.on('data', (d) => { for (const _ of d.split('\\n').filter(Boolean)) chain = chain.then(once).then((r) => console.log(JSON.stringify(r))); });
 `;
 
-// Sends COUNT bare TCP segments (flags: "syn" or "ack") from CLIENT to VIP:PORT via a raw socket.
+// Sends COUNT bare TCP segments (flags: "syn", "ack" or "fin" = FIN+ACK) from CLIENT to VIP:PORT via a raw socket.
 export const RAW_TCP_JS = `
 const raw = require(process.argv[1]);
 const [src, dst, dport, count, kind] = [process.argv[2], process.argv[3], Number(process.argv[4]), Number(process.argv[5]), process.argv[6]];
@@ -168,7 +168,7 @@ const s = raw.createSocket({ protocol: raw.Protocol.TCP });
 const ip = (a) => Buffer.from(a.split('.').map(Number));
 function seg(sport) {
   const b = Buffer.alloc(20); b.writeUInt16BE(sport, 0); b.writeUInt16BE(dport, 2); b.writeUInt32BE(12345, 4);
-  b.writeUInt32BE(kind === 'ack' ? 777 : 0, 8); b[12] = 5 << 4; b[13] = kind === 'ack' ? 0x10 : 0x02; b.writeUInt16BE(64240, 14);
+  b.writeUInt32BE(kind === 'syn' ? 0 : 777, 8); b[12] = 5 << 4; b[13] = kind === 'ack' ? 0x10 : kind === 'fin' ? 0x11 : 0x02; b.writeUInt16BE(64240, 14);
   const p = Buffer.concat([ip(src), ip(dst), Buffer.from([0, 6, 0, 20]), b]); let sum = 0;
   for (let i = 0; i < p.length; i += 2) sum += p.readUInt16BE(i);
   while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16); b.writeUInt16BE(~sum & 0xffff, 16); return b; }

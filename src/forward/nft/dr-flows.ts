@@ -5,10 +5,11 @@
 //   of its IPVS input-only state), so -c lists exactly the flows the kernel forwards;
 // - its state is ESTABLISHED once an ACK followed the SYN (dre_), FIN_WAIT after a FIN (TIME_WAIT
 //   if the FIN came before any ACK), CLOSE after a RST (drc_), else SYN_RECV; UDP flows are UDP.
+//   A lone SYN on a known tuple (a reused client port) starts it over in SYN_RECV.
 //   Like IPVS's input-only table (ip_vs_proto_tcp.c), it is what the client's packets say. Not
 //   exact: a CLOSE flow's ACKs re-arm 120 s (IPVS keeps 10 s); a RST in SYN_RECV closes it (IPVS
-//   keeps SYN_RECV); a FIN/RST that falls between two 2 s refreshes of an idle flow near its
-//   expiry may be shown as CLOSE;
+//   keeps SYN_RECV); a SYN in ESTABLISHED goes to SYN_RECV (IPVS stays ESTABLISHED); a flow idle
+//   within 10 s of its expiry after a FIN shows CLOSE;
 // - packets/bytes count the client's direction only (the replies never cross the director).
 
 import type { CtEntry } from './conntrack-line.js';

@@ -187,8 +187,13 @@ export function renderRuleset(input: RulesetInput): string {
     r(c, `meta l4proto udp ${flow(T.udp)} accept`);
     r(c, `tcp flags & rst == rst ${flow(T.close)} update @${cl} { ${k} timeout ${T.close}s } accept`);
     r(c, `tcp flags & fin == fin ${flow(T.finWait)} update @${cl} { ${k} timeout ${T.finWait}s } accept`);
-    r(c, `${k} @${cl} ${flow(T.finWait)} accept`);
+    // A lone SYN on a known tuple (client port reuse) starts over in SYN_RECV, as IPVS's
+    // input-only table does from FIN_WAIT/TIME_WAIT/CLOSE; same real server (conn_reuse_mode 1).
+    // Separate rules: a delete of an absent element must not stop the chain.
+    r(c, `tcp flags & (syn | ack) == syn delete @${cl} { ${k} }`);
+    r(c, `tcp flags & (syn | ack) == syn delete @${e} { ${k} }`);
     r(c, `tcp flags & (syn | ack) == syn ${flow(T.synRecv)} accept`);
+    r(c, `${k} @${cl} ${flow(T.finWait)} accept`);
     r(c, `${flow(T.established)} update @${e} { ${k} timeout ${T.established}s } accept`);
   }
   if (hasCtDr) r('pre', 'ct direction original ct mark @drmarks meta mark set ct mark');
