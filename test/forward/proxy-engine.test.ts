@@ -136,6 +136,32 @@ eachRelay('connections and table state', () => {
     expect(s.events.some((e) => e.type === 'forwarding-note')).toBe(true);
   });
 
+  test('a server that sends in small pieces and closes at once reaches a slow reader whole and in order', async () => {
+    // many small writes, then a full close while the client is not reading: the relay holds
+    // bytes for the client while the server side has hung up, and must not reorder them
+    const pieces = 3000;
+    const piece = (i: number): string => `${String(i).padStart(6, '0')}:${'x'.repeat(100)}\n`;
+    const b = await rawBackend('127.0.0.1', 'chatty', (sock) => {
+      sock.on('end', () => {
+        for (let i = 0; i < pieces; i++) sock.write(piece(i));
+        sock.end();
+      });
+      sock.resume();
+    });
+    cleanups.push(() => b.close());
+    const s = await setup({ scheduler: 'rr', dests: [destOf(b)] });
+    const c = net.connect({ host: VIP, port: s.port });
+    await new Promise((r) => c.once('connect', r));
+    c.pause();
+    c.end('go');
+    await new Promise((r) => setTimeout(r, 300)); // the server has long closed; we read only now
+    const got = await readAll(c);
+    expect(got).toBe(Array.from({ length: pieces }, (_, i) => piece(i)).join(''));
+    await until(() => s.engine.openConnections === 0, 2000, 'relay to end');
+    s.engine.sweep();
+    expect(s.table.services[0]!.stats.outBytes).toBe(got.length);
+  });
+
   test('weight 0 drains: existing connections flow, new ones go elsewhere; removed servers finish too', async () => {
     const bs = await backends('echo', 3);
     const dests = bs.map((b) => destOf(b));
