@@ -43,6 +43,8 @@ interface Places {
   /** The block's statements and its table's names: keyword places are found when asked. */
   stmts?: readonly Stmt[];
   names?: ReadonlyMap<string, string>;
+  /** The block object's keys, in order: one shared list per block type and header shape. */
+  fields?: readonly string[];
 }
 const places = new WeakMap<object, Places>();
 
@@ -50,6 +52,14 @@ export function setHidden(obj: object, key: 'loc', value: Loc | undefined): void
   const p = places.get(obj);
   if (p) p.loc = value;
   else places.set(obj, { loc: value });
+}
+
+/**
+ * The keys a block object was made with (header fields, then its table's keywords), the same list
+ * object for every block of one type and header shape; null for objects not read from a block.
+ */
+export function fieldsOf(obj: object): readonly string[] | null {
+  return places.get(obj)?.fields ?? null;
 }
 
 export function locOf(obj: object): Loc | null {
@@ -73,8 +83,8 @@ interface SchemaIndex {
   names: Map<string, string>;
   entries: Array<[string, KeywordSpec<unknown>]>;
   /** Builds a block's object: header fields, then every default in table order (per header shape). */
-  makers: Map<string, Maker>;
-  lastMaker: { keys: readonly string[]; make: Maker } | null;
+  makers: Map<string, { make: Maker; fields: readonly string[] }>;
+  lastMaker: { keys: readonly string[]; make: Maker; fields: readonly string[] } | null;
 }
 type Maker = (specs: Array<KeywordSpec<unknown>>, header: Record<string, unknown>) => Record<string, unknown>;
 const indexCache = new WeakMap<Schema, SchemaIndex>();
@@ -110,20 +120,21 @@ function makerFor(ix: SchemaIndex, header: Record<string, unknown> | undefined) 
   // Blocks of a type nearly always come with one header shape: check the last one key by key
   // before building a signature (11,000 blocks per 10,000-server file).
   const last = ix.lastMaker;
-  if (last && sameKeys(header, last.keys)) return last.make;
+  if (last && sameKeys(header, last.keys)) return last;
   const hk = header ? Object.keys(header) : [];
   const sig = hk.length ? hk.join('\u0000') : '';
-  let make = ix.makers.get(sig);
-  if (!make) {
+  let maker = ix.makers.get(sig);
+  if (!maker) {
     const fields = [
       ...hk.map((k) => `${JSON.stringify(k)}: h[${JSON.stringify(k)}]`),
       ...ix.entries.map(([k], i) => `${JSON.stringify(k)}: s[${i}].init()`),
     ];
-    make = new Function('s', 'h', `return { ${fields.join(', ')} };`) as typeof make & object;
-    ix.makers.set(sig, make);
+    const make = new Function('s', 'h', `return { ${fields.join(', ')} };`) as Maker;
+    maker = { make, fields: Object.freeze([...hk, ...ix.entries.map(([k]) => k)]) };
+    ix.makers.set(sig, maker);
   }
-  ix.lastMaker = { keys: hk, make };
-  return make;
+  ix.lastMaker = { keys: hk, ...maker };
+  return maker;
 }
 
 function sameKeys(header: Record<string, unknown> | undefined, keys: readonly string[]): boolean {
@@ -153,7 +164,8 @@ export function readBlock<S extends Schema>(schema: S, stmts: readonly Stmt[], c
   const names = ix.names;
   // Defaults first, in table order, so dumps of equal configurations are equal text.
   const h = header as Record<string, unknown> | undefined;
-  const out = makerFor(ix, h)(specsOf(ix), h ?? {});
+  const maker = makerFor(ix, h);
+  const out = maker.make(specsOf(ix), h ?? {});
   // Keys given so far: a short list (blocks hold few distinct keywords) instead of a Set each.
   const seen: string[] = [];
   for (const s of stmts) {
@@ -180,7 +192,8 @@ export function readBlock<S extends Schema>(schema: S, stmts: readonly Stmt[], c
       seen.push(key);
     }
   }
-  places.set(out, at === null ? { stmts, names } : at instanceof Stmt ? { at, stmts, names } : { loc: at, stmts, names });
+  const fields = maker.fields;
+  places.set(out, at === null ? { stmts, names, fields } : at instanceof Stmt ? { at, stmts, names, fields } : { loc: at, stmts, names, fields });
   return out as ModelOf<S> & Located;
 }
 

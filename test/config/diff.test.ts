@@ -74,3 +74,29 @@ describe('diffConfigs on real servers in another order', () => {
     expect(byAddress).toEqual(byPlace);
   });
 });
+
+describe('diffConfigs sees every real server field', () => {
+  // One field changed per real server, each a different keyword: none may be skipped as "same".
+  const edits: Array<[string, string, string]> = [
+    ['weight 1', 'weight 2', '~weight TCP 192.0.2.1:80 198.51.100.1:80 1->2'],
+    ['uthreshold 0', 'uthreshold 9', '~uthreshold TCP 192.0.2.1:80 198.51.100.2:80 0->9'],
+    ['inhibit_on_failure off', 'inhibit_on_failure on', '~inhibit_on_failure TCP 192.0.2.1:80 198.51.100.3:80 false->true'],
+    ['lvs_method NAT', 'lvs_method DR', '~lvs_method TCP 192.0.2.1:80 198.51.100.4:80 NAT->DR'],
+    ['delay_loop 5', 'delay_loop 7', '~delay_loop TCP 192.0.2.1:80 198.51.100.5:80 5->7'],
+  ];
+  const server = (i: number, line: string) => `  real_server 198.51.100.${i + 1} 80 {\n    ${line}\n  }\n`;
+  const t3 = tempTree({
+    'before.conf': vs('192.0.2.1', edits.map(([a], i) => server(i, a)).join('')),
+    'after.conf': vs('192.0.2.1', edits.map(([, b], i) => server(i, b)).join('')),
+  });
+  afterAll(() => t3.cleanup());
+  const loadIn = (name: string) => {
+    const r = loadConfig(join(t3.dir, name), { configId: 't' });
+    if (!r.config) throw new Error(JSON.stringify(r.diagnostics.errors));
+    return r.config;
+  };
+
+  it('one plan line per changed field, in server order', () => {
+    expect(renderPlan(diffConfigs(loadIn('before.conf'), loadIn('after.conf')))).toEqual(edits.map(([, , line]) => line));
+  });
+});
