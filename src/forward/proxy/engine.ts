@@ -139,6 +139,8 @@ export class ProxyEngine extends EventEmitter {
   private readonly tokens = new Map<number, Live>();
   private nextToken = 1;
   private nativeBin: string | null = null;
+  private readonly helperStarted: number[] = [];
+  private readonly helperDelay: number[] = [];
   private lastRelayErrorLog = -Infinity;
   private readonly noted = new Set<string>();
   private readonly notedMethods = new WeakMap<Service, string>();
@@ -614,6 +616,7 @@ export class ProxyEngine extends EventEmitter {
       (code, signal) => this.onHelperExit(i, h, code, signal),
     );
     this.helpers[i] = h;
+    this.helperStarted[i] = this.clock();
   }
 
   /** Every helper listens (SO_REUSEPORT); one failing fails the listener. */
@@ -707,6 +710,10 @@ export class ProxyEngine extends EventEmitter {
     this.emit('event', { type: 'worker-exit', worker: i, code: code ?? (signal ? -1 : null) } satisfies ProxyEngineEvent);
     this.counters.relayRestarts++;
     this.helpers[i] = null;
+    // a helper that keeps dying at once is restarted ever more slowly (100 ms doubling to 5 s)
+    const lived = this.clock() - (this.helperStarted[i] ?? 0);
+    const delay = lived < 1000 ? Math.min(2 * (this.helperDelay[i] ?? 50), 5000) : 100;
+    this.helperDelay[i] = delay;
     setTimeout(() => {
       if (this.stopping || this.helpers[i] !== null) return;
       this.startHelper(i);
@@ -720,7 +727,7 @@ export class ProxyEngine extends EventEmitter {
           }
         });
       }
-    }, 100).unref();
+    }, delay).unref();
   }
 }
 
