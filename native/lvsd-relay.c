@@ -553,9 +553,7 @@ static void on_accept(struct listener *l)
 			}
 			return;
 		}
-		int one = 1;
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-		struct conn *c = new_conn(fd);
+		struct conn *c = new_conn(fd); /* TCP_NODELAY comes from the listener */
 		struct out_rec *r = emit(OUT_ACCEPT, 4, c->slot);
 		r->x = l->id;
 		if (ss.ss_family == AF_INET6) {
@@ -595,6 +593,7 @@ static void do_listen(const struct in_rec *r)
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
 	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); /* inherited by accepted sockets */
 	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, (int)(r->b ? r->b : 511)) < 0) {
 		o->x = (uint32_t)errno;
 		close(fd);
