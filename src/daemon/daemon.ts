@@ -3,6 +3,7 @@
 // (start, reload) or an event (health, schedule, VRRP) becomes a table spec that is applied.
 
 import { writeFileSync, mkdirSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { CheckRunner } from '../check/index.js';
@@ -155,6 +156,9 @@ export class Daemon {
     const changes = this.table.applySpec(this.effectiveSpec(), this.clock());
     // From here new connections see the new table; the rest follows it (checkers, listeners).
     const tableLive = this.clock();
+    // The running file is written by the thread pool while the rest of the reload goes on; it is
+    // complete before 'reload applied' is logged (lvsd -t --diff reads it).
+    const written = this.writeRunningAsync();
     // The plan is for the log: worked out once the new table already serves.
     const plan = renderPlan(diffConfigs(previous, this.config));
     const planMs = this.clock() - tableLive;
@@ -165,7 +169,7 @@ export class Daemon {
     await this.engine?.reconcile();
     await this.startMetrics();
     this.schedules.reconcile(this.config.lvsd_schedule);
-    this.writeRunning();
+    await written;
     this.reloads.ok++;
     const timings = { loadMs: loaded - t0, planMs, applyMs: this.clock() - started - planMs, tableLiveMs: tableLive - t0 };
     this.log.info({ plan, changes: changes.length, health_events: this.healthEvents, took_ms: Math.round(this.clock() - t0), load_ms: Math.round(timings.loadMs), plan_ms: Math.round(timings.planMs), apply_ms: Math.round(timings.applyMs), hash: this.hash }, 'reload applied');
@@ -395,12 +399,26 @@ export class Daemon {
    * back into the same model; cheaper to write than the model itself.
    */
   private writeRunning(): void {
-    const path = runningFilePath(this.opts.controlSocket ?? this.config.lvsd_defs?.control_socket ?? DEFAULT_CONTROL_SOCKET);
+    const path = this.runningPath();
     try {
       writeFileSync(path, this.runningText + '\n', { mode: 0o600 });
     } catch (err) {
       this.log.warn({ path, err: String(err) }, 'could not write the running configuration');
     }
+  }
+
+  /** writeRunning without blocking; never rejects. */
+  private async writeRunningAsync(): Promise<void> {
+    const path = this.runningPath();
+    try {
+      await writeFile(path, this.runningText + '\n', { mode: 0o600 });
+    } catch (err) {
+      this.log.warn({ path, err: String(err) }, 'could not write the running configuration');
+    }
+  }
+
+  private runningPath(): string {
+    return runningFilePath(this.opts.controlSocket ?? this.config.lvsd_defs?.control_socket ?? DEFAULT_CONTROL_SOCKET);
   }
 }
 
