@@ -6,8 +6,9 @@
 //     backends are one listener in a child process (its CPU is not counted) that closes when the
 //     checker does, like a real server waiting for a request; its accept queue is 4096 deep so a
 //     busy machine starving it does not drop SYNs (which would show as false downs). Measured:
-//     the whole process's user + system CPU over 30 s after one full loop. On loopback the kernel often runs the backend's side of
-//     the handshake in our process's context too, so the system part is an upper bound.
+//     the whole process's user + system CPU over 30 s after one full loop. On loopback the
+//     kernel often runs the backend's side of the handshake in our process's context too, so
+//     the system part is an upper bound.
 //  3. CheckRunner.reconcile with 10,000 unchanged real servers (TCP_CHECK each), the specs made
 //     from a configuration file by the daemon's own loadConfig + checkSpecsOf, as a reload does.
 import { createServer, type Server } from 'node:net';
