@@ -76,32 +76,38 @@ const NAME_SKIP = new Set(['name']);
 const NO_SKIP = new Set<string>();
 
 type Equal = (a: object, b: object, deep: typeof same) => boolean;
-const rsEquals = new WeakMap<readonly string[], Equal>();
+const equals = new WeakMap<ReadonlySet<string>, WeakMap<readonly string[], Equal>>();
 
 /**
- * Whether two real servers of one shape have equal fields (checkers aside), by a function made
- * for that shape: named loads instead of a keyed loop (10,000 real servers a reload, nearly all
+ * Whether two block objects of one shape have equal fields (`skip` aside), by a function made for
+ * that shape: named loads instead of a keyed loop (10,000 real servers a reload, nearly all
  * unchanged). The keys are our own keyword tables' names, JSON-quoted.
  */
-function rsFieldsEqual(fields: readonly string[]): Equal {
-  let eq = rsEquals.get(fields);
+function fieldsEqual(fields: readonly string[], skip: ReadonlySet<string>): Equal {
+  let bySkip = equals.get(skip);
+  if (!bySkip) equals.set(skip, (bySkip = new WeakMap()));
+  let eq = bySkip.get(fields);
   if (!eq) {
     const body = fields
-      .filter((k) => !RS_SKIP.has(k))
+      .filter((k) => !skip.has(k))
       .map((k) => `x = a[${JSON.stringify(k)}]; y = b[${JSON.stringify(k)}]; if (x !== y && !deep(x, y)) return false;`);
     eq = new Function('a', 'b', 'deep', `let x, y; ${body.join(' ')} return true;`) as Equal;
-    rsEquals.set(fields, eq);
+    bySkip.set(fields, eq);
   }
   return eq;
+}
+
+/** True when `a` and `b` (blocks of one type) certainly have no field changes outside `skip`. */
+function unchangedBlock(a: object, b: object, skip: ReadonlySet<string>): boolean {
+  const fields = fieldsOf(b);
+  return fields !== null && fields === fieldsOf(a) && fieldsEqual(fields, skip)(a, b, same);
 }
 
 /** Changes of one real server kept across the reload (its fields, then its checkers as one item). */
 function diffRealServer(out: PlanItem[], vsT: string, ra: RealServer, rb: RealServer): void {
   let target: string | null = null;
   const name = () => (target ??= `${vsT} ${ep(rb.ip, rb.port)}`);
-  const fields = fieldsOf(rb);
-  const unchanged = fields !== null && fields === fieldsOf(ra) && rsFieldsEqual(fields)(ra, rb, same);
-  if (!unchanged) fieldChanges(out, 'rs', name, ra, rb, RS_SKIP);
+  if (!unchangedBlock(ra, rb, RS_SKIP)) fieldChanges(out, 'rs', name, ra, rb, RS_SKIP);
   for (const c of CHECKERS) {
     if (same(ra[c], rb[c])) continue;
     out.push({ op: '~', kind: 'rs', target: name(), field: 'checkers' });
@@ -148,7 +154,7 @@ export function diffConfigs(a: ConfigModel, b: ConfigModel): PlanItem[] {
       for (const r of vb.real_server) out.push({ op: '+', kind: 'rs', target: `${k} ${ep(r.ip, r.port)}` });
       continue;
     }
-    fieldChanges(out, 'vs', k, va, vb, VS_SKIP);
+    if (!unchangedBlock(va, vb, VS_SKIP)) fieldChanges(out, 'vs', k, va, vb, VS_SKIP);
     diffRealServers(out, k, va, vb);
   }
   const named = <T extends { name: string }>(kind: string, xa: readonly T[], xb: readonly T[]) => {
