@@ -36,8 +36,10 @@ export interface RunnerOptions {
   /** SIGTERM -> SIGKILL grace for scripts (default 2 s, keepalived's). */
   killGraceMs?: number;
   /**
-   * Checks due within the same slot of this many ms start together on one wake-up (default 1).
-   * A start is late by less than one slot, never early.
+   * Check starts and connect timeouts due within the same slot of this many ms run together on
+   * one wake-up (default 10). They are late by less than one slot, never early. At 10,000
+   * checkers every 5 s this is ~20 checks per wake-up instead of ~2, and about a quarter less
+   * CPU than 1 ms slots (bench/check); 10 ms is nothing next to delay_loop and connect_timeout.
    */
   slotMs?: number;
 }
@@ -80,6 +82,8 @@ class CheckTask implements Deadline, TcpProbeOwner {
   }
 }
 
+const DEFAULT_SLOT_MS = 10;
+
 export class CheckRunner {
   private readonly core: CheckCore;
   /** @internal */
@@ -98,7 +102,7 @@ export class CheckRunner {
 
   constructor(specs: readonly VirtualServerCheckSpec[], private readonly o: RunnerOptions) {
     this.clock = o.clock ?? systemClock;
-    this.queue = new DeadlineQueue(o.slotMs ?? 1);
+    this.queue = new DeadlineQueue(o.slotMs ?? DEFAULT_SLOT_MS);
     this.core = new CheckCore(specs, o.rand);
   }
 
