@@ -140,10 +140,13 @@ export class Daemon {
     const started = this.clock();
     this.setConfig(r.config, r.hash);
     this.runningText = r.text;
-    const vsIds = new Set(this.servicesByVs.keys());
-    const rsKeys = new Set<string>();
-    for (const vs of this.config.virtual_server) for (const rs of vs.real_server) rsKeys.add(`${vsId(vs)}|${endpoint(rs.ip, rs.port || (vs.key.kind === 'ip' ? vs.key.port : 0))}`);
-    this.health.retain(vsIds, rsKeys);
+    const servers = new Map<string, Set<string>>();
+    for (const vs of this.config.virtual_server) {
+      const eps = new Set<string>();
+      for (const rs of vs.real_server) eps.add(endpoint(rs.ip, rs.port || (vs.key.kind === 'ip' ? vs.key.port : 0)));
+      servers.set(vsId(vs), eps);
+    }
+    this.health.retain(servers);
     // Checkers first, their events only noted: the one table apply below then carries the new
     // weights (a changed weight is a checker event), instead of one service apply per event.
     this.healthBatch = 0;

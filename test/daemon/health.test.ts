@@ -70,9 +70,23 @@ describe('HealthOverlay', () => {
     h.apply(ev('198.51.100.1:80', { up: false, inTable: false }));
     h.setDrained(VS, '198.51.100.2:80', true);
     h.apply({ ...ev('', {}), kind: 'sorry', inTable: true });
-    h.retain(new Set(), new Set());
+    h.retain(new Map());
     const s = h.effective(VS, SPEC);
     expect(weights(s)).toEqual(['198.51.100.1/3', '198.51.100.2/2']);
     expect(s.sorryServer).toBeNull();
+  });
+
+  test('retain keeps the real servers that stay and forgets only the others', () => {
+    const h = new HealthOverlay();
+    h.apply(ev('198.51.100.1:80', { up: false, inTable: false }));
+    h.apply(ev('198.51.100.2:80', { weight: 7 }));
+    h.setDrained(VS, '198.51.100.1:80', true);
+    h.setDrained(VS, '198.51.100.2:80', true);
+    h.retain(new Map([[VS, new Set(['198.51.100.2:80'])]]));
+    // .1 forgotten (back at its configured 3, not drained); .2 keeps weight 7 and its drain.
+    expect(weights(h.effective(VS, SPEC))).toEqual(['198.51.100.1/3', '198.51.100.2/0']);
+    expect(h.isDrained(VS, '198.51.100.1:80')).toBe(false);
+    expect(h.setDrained(VS, '198.51.100.2:80', false)).toBe(true);
+    expect(weights(h.effective(VS, SPEC))).toEqual(['198.51.100.1/3', '198.51.100.2/7']);
   });
 });
