@@ -313,7 +313,12 @@ function rsCheckSpec(vs: VirtualServer, rs: RealServer, config: ConfigModel): Re
 }
 
 export function checkSpecsOf(config: ConfigModel): VirtualServerCheckSpec[] {
-  return config.virtual_server.map((vs) => ({
+  return config.virtual_server.map((vs) => vsCheckSpecOf(vs, config));
+}
+
+/** One virtual server's checker spec (the config supplies SSL's ca and the track_file blocks). */
+export function vsCheckSpecOf(vs: VirtualServer, config: ConfigModel): VirtualServerCheckSpec {
+  return {
     id: vsId(vs),
     ...timing(vs as unknown as Timed),
     inhibitOnFailure: vs.inhibit_on_failure,
@@ -327,7 +332,7 @@ export function checkSpecsOf(config: ConfigModel): VirtualServerCheckSpec[] {
     sorryServerInhibit: vs.sorry_server_inhibit,
     ...(vs.virtualhost ? { virtualhost: vs.virtualhost } : {}),
     realServers: vs.real_server.map((rs) => rsCheckSpec(vs, rs, config)),
-  }));
+  };
 }
 
 /** global_defs script_user / enable_script_security, for every script the checkers run. */
