@@ -7,9 +7,9 @@ import { writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { CheckRunner } from '../check/index.js';
-import type { CheckEvent } from '../check/index.js';
+import type { CheckEvent, VirtualServerCheckSpec } from '../check/index.js';
 import { ConfigError, diffConfigs, loadConfig, renderPlan } from '../config/index.js';
-import type { ConfigModel, Diagnostic } from '../config/index.js';
+import type { ConfigModel, Diagnostic, PlanItem } from '../config/index.js';
 import { ControlServer, DEFAULT_CONTROL_SOCKET } from '../control/index.js';
 import type { ApplyResult, ControlCommand, SnapshotOptions, TableView } from '../control/index.js';
 import { renderTable } from '../control/render/list.js';
@@ -26,7 +26,7 @@ import { NftForwarder, nftSelector, nftSnat } from './nft-forwarder.js';
 import { Schedules } from './schedules.js';
 import type { CronScheduler } from './schedules.js';
 import { SystemdNotifier } from './sd-notify.js';
-import { checkSpecsOf, endpoint, scriptPolicyOf, serviceSpecsOf, tableSpecOf, vsId } from './specs.js';
+import { endpoint, scriptPolicyOf, serviceSpecsOf, tableSpecOf, vsCheckSpecOf, vsId } from './specs.js';
 import { vrrpRuntimeSpecOf, vrrpVips } from './vrrp-specs.js';
 
 export interface DaemonOptions {
@@ -62,6 +62,8 @@ export class Daemon {
   private spec!: TableSpec;
   /** vs id -> its service specs as configured (before health). */
   private servicesByVs = new Map<string, ServiceSpec[]>();
+  /** vs id -> the checker spec last given to the check runner. */
+  private checkSpecs = new Map<string, VirtualServerCheckSpec>();
   private readonly health = new HealthOverlay();
   private engine: ProxyEngine | null = null;
   /** The nft engine for services whose `engine` is nft; the proxy serves the others. */
@@ -111,7 +113,7 @@ export class Daemon {
     this.wireEngineEvents(this.engine);
     // VRRP-managed VIPs are served only while held: mark them before listening.
     await this.startVrrp();
-    this.checks = new CheckRunner(checkSpecsOf(this.config), { onEvent: (e) => this.onCheckEvent(e), logger: this.log, scriptPolicy: scriptPolicyOf(this.config) });
+    this.checks = new CheckRunner(this.checkSpecsFor(null), { onEvent: (e) => this.onCheckEvent(e), logger: this.log, scriptPolicy: scriptPolicyOf(this.config) });
     this.checks.start();
     await this.nft.start(this.table, nftSelector(this.config), { snat: nftSnat(this.config) });
     await this.engine.start(this.table);
@@ -147,11 +149,17 @@ export class Daemon {
       servers.set(vsId(vs), eps);
     }
     this.health.retain(servers);
-    // Checkers first, their events only noted: the one table apply below then carries the new
+    // The plan first: it tells which virtual servers are unchanged, whose checker specs are then
+    // the same objects as before (the check runner passes those over at once).
+    const planStart = this.clock();
+    const items = diffConfigs(previous, this.config);
+    const plan = renderPlan(items);
+    const planMs = this.clock() - planStart;
+    // Checkers next, their events only noted: the one table apply below then carries the new
     // weights (a changed weight is a checker event), instead of one service apply per event.
     this.healthBatch = 0;
     try {
-      this.checks?.reconcile(checkSpecsOf(this.config));
+      this.checks?.reconcile(this.checkSpecsFor(items));
     } finally {
       this.healthEvents = this.healthBatch;
       this.healthBatch = -1;
@@ -162,9 +170,6 @@ export class Daemon {
     // The running file is written by the thread pool while the rest of the reload goes on; it is
     // complete before 'reload applied' is logged (lvsd -t --diff reads it).
     const written = this.writeRunningAsync();
-    // The plan is for the log: worked out once the new table already serves.
-    const plan = renderPlan(diffConfigs(previous, this.config));
-    const planMs = this.clock() - tableLive;
     await this.reconcileVrrp();
     this.nft?.setSelector(nftSelector(this.config));
     this.nft?.setSnat(nftSnat(this.config));
@@ -238,6 +243,30 @@ export class Daemon {
     this.hash = hash;
     this.servicesByVs = new Map(config.virtual_server.map((vs) => [vsId(vs), serviceSpecsOf(vs, config)]));
     this.spec = tableSpecOf(config, [...this.servicesByVs.values()].flat());
+  }
+
+  /**
+   * Checker specs for the running config; with the plan from the previous one, a virtual server
+   * the plan does not name keeps its spec object (null: build all). SSL and track_file feed
+   * every checker spec, so a change there rebuilds all.
+   */
+  private checkSpecsFor(plan: readonly PlanItem[] | null): VirtualServerCheckSpec[] {
+    const changed = new Set<string>();
+    let all = plan === null;
+    for (const i of plan ?? []) {
+      if (i.kind === 'vs') changed.add(i.target);
+      else if (i.kind === 'rs') changed.add(i.target.slice(0, i.target.lastIndexOf(' ')));
+      else if (i.kind === 'SSL' || i.kind === 'track_file') all = true;
+    }
+    const before = this.checkSpecs;
+    this.checkSpecs = new Map();
+    return this.config.virtual_server.map((vs) => {
+      const id = vsId(vs);
+      const kept = all || changed.has(id) ? undefined : before.get(id);
+      const spec = kept ?? vsCheckSpecOf(vs, this.config);
+      this.checkSpecs.set(id, spec);
+      return spec;
+    });
   }
 
   private effectiveSpec(): TableSpec {
