@@ -1,6 +1,6 @@
 // Wraps the peggy parser: preprocessed lines in, statements with original-file locations out.
 
-import { parse as peggyParse } from './generated/parser.js';
+import { parse as peggyParse, StartRules } from './generated/parser.js';
 import { Diagnostics, Loc } from './diagnostics.js';
 import { SourceLine } from './preprocess.js';
 
@@ -51,6 +51,9 @@ export class Stmt {
     return new Stmt(this.key, parts.args ?? this.args, parts.block === undefined ? this.block : parts.block, this.blockOff, this.off, this.map);
   }
 }
+
+/** The quiet start rule, or Config with a parser generated before it existed (no npm run grammar). */
+const QUIET_RULE = (StartRules as readonly string[]).includes('QuietConfig') ? 'QuietConfig' : 'Config';
 
 /** Deeper than any real keepalived file (which nests 4 levels); guards the recursive parser. */
 export const MAX_NESTING = 32;
@@ -134,7 +137,7 @@ export function parseLines(lines: SourceLine[], diag: Diagnostics, text = lines.
   let err: PeggyError;
   try {
     // Without failure bookkeeping first (most loads are good files)...
-    return peggyParse(text, { ...factories, startRule: 'QuietConfig' } as never) as Stmt[];
+    return peggyParse(text, { ...factories, startRule: QUIET_RULE } as never) as Stmt[];
   } catch (e) {
     err = e as PeggyError;
   }
