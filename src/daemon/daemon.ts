@@ -109,7 +109,7 @@ export class Daemon {
     this.table.applySpec(this.spec, this.clock());
     const d = this.config.lvsd_defs;
     this.nft = new NftForwarder(this.log, this.clock);
-    this.engine = new ProxyEngine({ workers: this.opts.workers ?? d?.workers ?? undefined, clock: this.clock, serves: (svc) => !(this.nft?.serves(svc) ?? false) });
+    this.engine = new ProxyEngine({ workers: this.opts.workers ?? d?.workers ?? undefined, relay: d?.proxy_relay ?? undefined, clock: this.clock, serves: (svc) => !(this.nft?.serves(svc) ?? false) });
     this.wireEngineEvents(this.engine);
     // VRRP-managed VIPs are served only while held: mark them before listening.
     await this.startVrrp();
@@ -414,7 +414,7 @@ export class Daemon {
   }
 
   private wireEngineEvents(engine: ProxyEngine): void {
-    const warn = new Set(['listen-error', 'forwarding-note', 'unsupported', 'worker-exit', 'no-dest']);
+    const warn = new Set(['listen-error', 'forwarding-note', 'unsupported', 'worker-exit', 'no-dest', 'relay-fallback', 'relay-error']);
     engine.on('event', (e: ProxyEngineEvent) => {
       if (warn.has(e.type)) this.log.warn({ event: e }, `proxy ${e.type}`);
       else this.log.info({ event: e }, `proxy ${e.type}`);

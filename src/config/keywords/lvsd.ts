@@ -5,6 +5,7 @@
 //       engine proxy|nft             # default forwarding engine (proxy)
 //       fullnat_snat ADDR [ADDR6]    # FULLNAT source address (engine nft; default: masquerade)
 //       workers N                    # proxy relay workers (default: one per core)
+//       proxy_relay auto|native|node # who relays proxy TCP: the C helper (splice) or Node (auto)
 //       control_socket PATH          # lvsadm's socket (default /run/lvsd/control.sock)
 //       metrics_listen ADDR:PORT     # Prometheus endpoint (off unless given)
 //       drain_timeout SECONDS        # how long SIGTERM waits for connections (default 30)
@@ -26,6 +27,9 @@ import {
   block, blocks, choice, Ctx, custom, expectArgs, flag, int, readAddress, readInt, readPort, str, timer,
 } from '../schema.js';
 import { ENGINES, readFullnatSnat, type FullnatSnat } from './lvs.js';
+
+/** Who relays the proxy engine's TCP: 'auto' is the native helper when it was built, else Node. */
+export const PROXY_RELAYS = ['auto', 'native', 'node'] as const;
 
 export interface ListenAddress {
   host: string;
@@ -58,6 +62,7 @@ export const lvsdDefsSchema = {
   engine: choice(ENGINES, 'proxy'),
   fullnat_snat: custom<FullnatSnat | null>(readFullnatSnat, () => null),
   workers: int(null, 0, 256),
+  proxy_relay: choice(PROXY_RELAYS, null), // null: $LVSD_PROXY_RELAY, else auto
   control_socket: str(null),
   metrics_listen: custom<ListenAddress | null>(readListen, () => null),
   drain_timeout: timer(30, 0, 86400),
