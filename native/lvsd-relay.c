@@ -267,8 +267,9 @@ static void update(struct conn *c)
 	if (c->phase != PH_RELAY) return;
 	/* read from a side only while the other side has nothing pending */
 	uint32_t ce = 0, be = 0;
-	if (!c->c.eof && c->b.plen == 0 && c->b.pipelen == 0) ce |= EPOLLIN;
-	if (!c->b.eof && c->c.plen == 0 && c->c.pipelen == 0) be |= EPOLLIN;
+	/* EPOLLRDHUP: a read that drains a side whose peer sent FIN ends it without a read of 0 */
+	if (!c->c.eof && c->b.plen == 0 && c->b.pipelen == 0) ce |= EPOLLIN | EPOLLRDHUP;
+	if (!c->b.eof && c->c.plen == 0 && c->c.pipelen == 0) be |= EPOLLIN | EPOLLRDHUP;
 	if (c->c.plen || c->c.pipelen) ce |= EPOLLOUT;
 	if (c->b.plen || c->b.pipelen) be |= EPOLLOUT;
 	set_events(&c->c, ce, K_CLIENT, c->slot);
@@ -338,8 +339,22 @@ static void keep_pending(struct side *dst, const char *p, size_t n)
 	dst->poff = 0;
 }
 
-/* One read from src (client if from_client) relayed into dst. Returns 1 if c was freed. */
-static int relay(struct conn *c, int from_client)
+/* src (client if from_client) sent its FIN: report it and pass it on. Returns 1 if c was freed. */
+static int src_ended(struct conn *c, int from_client)
+{
+	struct side *src = from_client ? &c->c : &c->b;
+	src->eof = 1;
+	if (from_client) state(c, c->b.eof ? ST_TIME_WAIT : ST_FIN_WAIT);
+	else state(c, c->c.eof ? ST_TIME_WAIT : ST_CLOSE_WAIT);
+	if (check_done(c)) return 1;
+	update(c);
+	return 0;
+}
+
+/* One read from src (client if from_client) relayed into dst. rdhup: the peer's FIN had arrived
+ * when epoll reported src, so a read(2) shorter than asked drained it (no read of 0 needed).
+ * Returns 1 if c was freed. */
+static int relay(struct conn *c, int from_client, int rdhup)
 {
 	struct side *src = from_client ? &c->c : &c->b, *dst = from_client ? &c->b : &c->c;
 	ssize_t n;
@@ -362,14 +377,7 @@ static int relay(struct conn *c, int from_client)
 		fail_side(c, from_client);
 		return 1;
 	}
-	if (n == 0) {
-		src->eof = 1;
-		if (from_client) state(c, c->b.eof ? ST_TIME_WAIT : ST_FIN_WAIT);
-		else state(c, c->c.eof ? ST_TIME_WAIT : ST_CLOSE_WAIT);
-		if (check_done(c)) return 1;
-		update(c);
-		return 0;
-	}
+	if (n == 0) return src_ended(c, from_client);
 	if (from_client) {
 		c->in_p++;
 		c->in_b += (uint64_t)n;
@@ -396,6 +404,9 @@ static int relay(struct conn *c, int from_client)
 		}
 		dst->moved += (uint64_t)w;
 		if (w < n) keep_pending(dst, iobuf + w, (size_t)(n - w));
+		/* TCP returns less than asked only once its receive queue is empty (not so for splice,
+		 * which can stop at a full pipe) */
+		if (rdhup && n < (ssize_t)sizeof iobuf) return src_ended(c, from_client);
 	}
 	update(c);
 	return 0;
@@ -484,10 +495,10 @@ static void connect_failed(struct conn *c)
 	give_up(c, END_REFUSED);
 }
 
-static void connected(struct conn *c)
+static void connected(struct conn *c, uint32_t ev)
 {
-	int err = sock_error(c->b.fd);
-	if (err) {
+	/* a failed connect always shows EPOLLERR or EPOLLHUP: only then ask why (one syscall less) */
+	if ((ev & (EPOLLERR | EPOLLHUP)) && sock_error(c->b.fd)) {
 		connect_failed(c);
 		return;
 	}
@@ -505,14 +516,14 @@ static void on_side(struct conn *c, int is_client, uint32_t ev)
 {
 	struct side *s = is_client ? &c->c : &c->b;
 	if (!is_client && c->phase == PH_CONNECTING) {
-		connected(c);
+		connected(c, ev);
 		return;
 	}
 	if (c->phase != PH_RELAY) return;
 	if (ev & EPOLLERR) {
 		/* a reset: what arrived before it is still passed on (read until the error shows) */
 		struct side *dst = is_client ? &c->b : &c->c;
-		if (!s->eof && dst->plen == 0 && dst->pipelen == 0) relay(c, is_client);
+		if (!s->eof && dst->plen == 0 && dst->pipelen == 0) relay(c, is_client, 0);
 		else fail_side(c, is_client);
 		return;
 	}
@@ -524,8 +535,8 @@ static void on_side(struct conn *c, int is_client, uint32_t ev)
 		if (check_done(c)) return;
 		update(c);
 	}
-	if ((ev & (EPOLLIN | EPOLLHUP)) && !s->eof) {
-		if (relay(c, is_client)) return;
+	if ((ev & (EPOLLIN | EPOLLHUP | EPOLLRDHUP)) && !s->eof) {
+		if (relay(c, is_client, (ev & EPOLLRDHUP) != 0)) return;
 	}
 	struct side *other = is_client ? &c->b : &c->c;
 	if ((ev & EPOLLHUP) && s->reg && !(s->ev & EPOLLOUT) && (s->eof || other->plen || other->pipelen)) {
