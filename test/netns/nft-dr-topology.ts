@@ -9,9 +9,8 @@
 //         the router, so replies go straight back to the client without crossing the director.
 // Everything created is removed by destroy().
 
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { SERVER_JS, VIP4, VIP6, rs4, rs6 } from './nft-topology.js';
+import { spawnSync } from 'node:child_process';
+import { NamespaceLab, VIP4, VIP6, rs4, rs6 } from './nft-topology.js';
 
 export const BYPASS_CLIENT4 = '192.0.2.2';
 export const BYPASS_CLIENT6 = '2001:db8:1::2';
@@ -25,20 +24,13 @@ function sh(args: string[]): void {
   if (r.status !== 0) throw new Error(`${args.join(' ')}: ${r.stderr}`);
 }
 
-export class DrBypassTopology {
-  readonly suffix = randomBytes(3).toString('hex');
+export class DrBypassTopology extends NamespaceLab {
   readonly client = `lvsd-nft-bc-${this.suffix}`;
   readonly router = `lvsd-nft-bg-${this.suffix}`;
   readonly director = `lvsd-nft-bd-${this.suffix}`;
   readonly rs = [1, 2, 3].map((i) => `lvsd-nft-br${i}-${this.suffix}`);
-  private readonly procs: ChildProcess[] = [];
-
-  private get all(): string[] {
+  protected get all(): string[] {
     return [this.client, this.router, this.director, ...this.rs];
-  }
-
-  exec(ns: string, args: string[]): void {
-    sh(['ip', 'netns', 'exec', ns, ...args]);
   }
 
   /** Packets a real server's eth0 has sent (to show the replies do not cross the director). */
@@ -48,11 +40,7 @@ export class DrBypassTopology {
   }
 
   async create(): Promise<void> {
-    for (const ns of this.all) sh(['ip', 'netns', 'add', ns]);
-    for (const ns of this.all) {
-      this.exec(ns, ['ip', 'link', 'set', 'lo', 'up']);
-      this.exec(ns, ['sysctl', '-qw', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0']);
-    }
+    this.addNamespaces();
     const g = this.router;
     const d = this.director;
     this.exec(g, ['sysctl', '-qw', 'net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1']);
@@ -94,41 +82,5 @@ export class DrBypassTopology {
       this.exec(r, ['ip', 'addr', 'add', `${VIP6}/128`, 'dev', 'lo']);
     }
     await Promise.all(this.rs.map((r, i) => this.startServer(r, `rs${i + 1}`)));
-  }
-
-  private startServer(ns: string, name: string): Promise<void> {
-    const p = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', SERVER_JS, name], { stdio: ['ignore', 'pipe', 'inherit'] });
-    this.procs.push(p);
-    return new Promise((resolve, reject) => {
-      p.stdout!.once('data', () => resolve());
-      p.once('exit', (c) => reject(new Error(`server ${name} exited ${c}`)));
-    });
-  }
-
-  runClient(script: string, args: string[] = [], timeoutMs = 20000): Promise<string> {
-    return new Promise((resolve, reject) => {
-      const p = spawn('ip', ['netns', 'exec', this.client, process.execPath, '-e', script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      let err = '';
-      const t = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
-      p.stdout!.on('data', (x) => (out += x));
-      p.stderr!.on('data', (x) => (err += x));
-      p.on('exit', (c) => {
-        clearTimeout(t);
-        if (c === 0) resolve(out);
-        else reject(new Error(`client exited ${c}: ${err}`));
-      });
-    });
-  }
-
-  spawnClient(script: string, args: string[] = []): ChildProcess {
-    const p = spawn('ip', ['netns', 'exec', this.client, process.execPath, '-e', script, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.procs.push(p);
-    return p;
-  }
-
-  destroy(): void {
-    for (const p of this.procs) if (p.exitCode === null) p.kill('SIGKILL');
-    for (const ns of this.all) spawnSync('ip', ['netns', 'del', ns]);
   }
 }

@@ -35,56 +35,30 @@ for (const fam of ['udp4', 'udp6']) { const u = dgram.createSocket({ type: fam, 
 setTimeout(() => console.log('ready'), 200);
 `;
 
-export class Topology {
+/** Namespaces a test creates, the processes it starts in them, and their removal. */
+export abstract class NamespaceLab {
   readonly suffix = randomBytes(3).toString('hex');
-  readonly client = `lvsd-nft-c-${this.suffix}`;
-  readonly director = `lvsd-nft-d-${this.suffix}`;
-  readonly rs = [1, 2, 3].map((i) => `lvsd-nft-r${i}-${this.suffix}`);
+  abstract readonly client: string;
   private readonly procs: ChildProcess[] = [];
+
+  /** Every namespace of the lab, in creation order. */
+  protected abstract get all(): string[];
 
   exec(ns: string, args: string[]): void {
     sh(['ip', 'netns', 'exec', ns, ...args]);
   }
 
-  async create(): Promise<void> {
-    for (const ns of [this.client, this.director, ...this.rs]) sh(['ip', 'netns', 'add', ns]);
-    for (const ns of [this.client, this.director, ...this.rs]) {
+  /** Creates the namespaces with loopback up and no duplicate address detection. */
+  protected addNamespaces(): void {
+    for (const ns of this.all) sh(['ip', 'netns', 'add', ns]);
+    for (const ns of this.all) {
       this.exec(ns, ['ip', 'link', 'set', 'lo', 'up']);
       this.exec(ns, ['sysctl', '-qw', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0']);
     }
-    const d = this.director;
-    this.exec(d, ['sysctl', '-qw', 'net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1']);
-    sh(['ip', '-n', this.client, 'link', 'add', 'cl', 'type', 'veth', 'peer', 'name', 'dc', 'netns', d]);
-    this.exec(this.client, ['ip', 'addr', 'add', `${CLIENT4}/24`, 'dev', 'cl']);
-    this.exec(this.client, ['ip', 'addr', 'add', '2001:db8:1::2/64', 'dev', 'cl', 'nodad']);
-    this.exec(this.client, ['ip', 'link', 'set', 'cl', 'up']);
-    this.exec(this.client, ['ip', 'route', 'add', 'default', 'via', DIRECTOR4_CLIENT]);
-    this.exec(this.client, ['ip', '-6', 'route', 'add', 'default', 'via', '2001:db8:1::1']);
-    this.exec(d, ['ip', 'addr', 'add', `${DIRECTOR4_CLIENT}/24`, 'dev', 'dc']);
-    this.exec(d, ['ip', 'addr', 'add', '2001:db8:1::1/64', 'dev', 'dc', 'nodad']);
-    this.exec(d, ['ip', 'link', 'set', 'dc', 'up']);
-    this.exec(d, ['ip', 'link', 'add', 'br0', 'type', 'bridge']);
-    this.exec(d, ['ip', 'addr', 'add', `${DIRECTOR4}/24`, 'dev', 'br0']);
-    this.exec(d, ['ip', 'addr', 'add', `${DIRECTOR6}/64`, 'dev', 'br0', 'nodad']);
-    this.exec(d, ['ip', 'link', 'set', 'br0', 'up']);
-    for (let i = 1; i <= 3; i++) {
-      const r = this.rs[i - 1];
-      sh(['ip', '-n', d, 'link', 'add', `rs${i}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', r]);
-      this.exec(d, ['ip', 'link', 'set', `rs${i}`, 'master', 'br0', 'up']);
-      this.exec(r, ['ip', 'addr', 'add', `${rs4(i)}/24`, 'dev', 'eth0']);
-      this.exec(r, ['ip', 'addr', 'add', `${rs6(i)}/64`, 'dev', 'eth0', 'nodad']);
-      this.exec(r, ['ip', 'link', 'set', 'eth0', 'up']);
-      // NAT: the director is the real servers' gateway. DR: the VIP on lo, silent for ARP/ND.
-      this.exec(r, ['ip', 'route', 'add', 'default', 'via', DIRECTOR4]);
-      this.exec(r, ['ip', '-6', 'route', 'add', 'default', 'via', DIRECTOR6]);
-      this.exec(r, ['sysctl', '-qw', 'net.ipv4.conf.all.arp_ignore=1', 'net.ipv4.conf.all.arp_announce=2']);
-      this.exec(r, ['ip', 'addr', 'add', `${VIP4}/32`, 'dev', 'lo']);
-      this.exec(r, ['ip', 'addr', 'add', `${VIP6}/128`, 'dev', 'lo']);
-    }
-    await Promise.all(this.rs.map((r, i) => this.startServer(r, `rs${i + 1}`)));
   }
 
-  private startServer(ns: string, name: string): Promise<void> {
+  /** Starts SERVER_JS in a namespace; resolves once it listens. */
+  protected startServer(ns: string, name: string): Promise<void> {
     const p = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', SERVER_JS, name], { stdio: ['ignore', 'pipe', 'inherit'] });
     this.procs.push(p);
     return new Promise((resolve, reject) => {
@@ -119,7 +93,51 @@ export class Topology {
 
   destroy(): void {
     for (const p of this.procs) if (p.exitCode === null) p.kill('SIGKILL');
-    for (const ns of [this.client, this.director, ...this.rs]) spawnSync('ip', ['netns', 'del', ns]);
+    for (const ns of this.all) spawnSync('ip', ['netns', 'del', ns]);
+  }
+}
+
+export class Topology extends NamespaceLab {
+  readonly client = `lvsd-nft-c-${this.suffix}`;
+  readonly director = `lvsd-nft-d-${this.suffix}`;
+  readonly rs = [1, 2, 3].map((i) => `lvsd-nft-r${i}-${this.suffix}`);
+
+  protected get all(): string[] {
+    return [this.client, this.director, ...this.rs];
+  }
+
+  async create(): Promise<void> {
+    this.addNamespaces();
+    const d = this.director;
+    this.exec(d, ['sysctl', '-qw', 'net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1']);
+    sh(['ip', '-n', this.client, 'link', 'add', 'cl', 'type', 'veth', 'peer', 'name', 'dc', 'netns', d]);
+    this.exec(this.client, ['ip', 'addr', 'add', `${CLIENT4}/24`, 'dev', 'cl']);
+    this.exec(this.client, ['ip', 'addr', 'add', '2001:db8:1::2/64', 'dev', 'cl', 'nodad']);
+    this.exec(this.client, ['ip', 'link', 'set', 'cl', 'up']);
+    this.exec(this.client, ['ip', 'route', 'add', 'default', 'via', DIRECTOR4_CLIENT]);
+    this.exec(this.client, ['ip', '-6', 'route', 'add', 'default', 'via', '2001:db8:1::1']);
+    this.exec(d, ['ip', 'addr', 'add', `${DIRECTOR4_CLIENT}/24`, 'dev', 'dc']);
+    this.exec(d, ['ip', 'addr', 'add', '2001:db8:1::1/64', 'dev', 'dc', 'nodad']);
+    this.exec(d, ['ip', 'link', 'set', 'dc', 'up']);
+    this.exec(d, ['ip', 'link', 'add', 'br0', 'type', 'bridge']);
+    this.exec(d, ['ip', 'addr', 'add', `${DIRECTOR4}/24`, 'dev', 'br0']);
+    this.exec(d, ['ip', 'addr', 'add', `${DIRECTOR6}/64`, 'dev', 'br0', 'nodad']);
+    this.exec(d, ['ip', 'link', 'set', 'br0', 'up']);
+    for (let i = 1; i <= 3; i++) {
+      const r = this.rs[i - 1];
+      sh(['ip', '-n', d, 'link', 'add', `rs${i}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', r]);
+      this.exec(d, ['ip', 'link', 'set', `rs${i}`, 'master', 'br0', 'up']);
+      this.exec(r, ['ip', 'addr', 'add', `${rs4(i)}/24`, 'dev', 'eth0']);
+      this.exec(r, ['ip', 'addr', 'add', `${rs6(i)}/64`, 'dev', 'eth0', 'nodad']);
+      this.exec(r, ['ip', 'link', 'set', 'eth0', 'up']);
+      // NAT: the director is the real servers' gateway. DR: the VIP on lo, silent for ARP/ND.
+      this.exec(r, ['ip', 'route', 'add', 'default', 'via', DIRECTOR4]);
+      this.exec(r, ['ip', '-6', 'route', 'add', 'default', 'via', DIRECTOR6]);
+      this.exec(r, ['sysctl', '-qw', 'net.ipv4.conf.all.arp_ignore=1', 'net.ipv4.conf.all.arp_announce=2']);
+      this.exec(r, ['ip', 'addr', 'add', `${VIP4}/32`, 'dev', 'lo']);
+      this.exec(r, ['ip', 'addr', 'add', `${VIP6}/128`, 'dev', 'lo']);
+    }
+    await Promise.all(this.rs.map((r, i) => this.startServer(r, `rs${i + 1}`)));
   }
 }
 
