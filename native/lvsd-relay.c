@@ -27,7 +27,8 @@
  *   3 STATE    id=conn id, arg=state (1 ESTABLISHED 2 FIN_WAIT 3 CLOSE_WAIT 4 TIME_WAIT 5 CLOSE)
  *   4 TRAFFIC  id=conn id, x=in packets, y=out packets, bytes (since the last report)
  *   5 END      id=conn id, arg=reason (1 closed 2 closed-no-reply 3 refused 4 connect-timeout
- *              5 client-reset 6 backend-reset 7 killed), x/y/bytes = last traffic
+ *              5 client-reset 6 backend-reset 7 killed), x/y/bytes = last traffic,
+ *              port = a STATE entered just before the end (0: none; one record instead of two)
  *   6 REFUSED  id=conn id (lvsd answers RETRY)
  *   7 ERROR    x=errno, arg=what (1 bad record from lvsd, 2 accept failed)
  */
@@ -225,10 +226,23 @@ static void mark_dirty(struct conn *c)
 	c->dirty = 1;
 }
 
-/* Ends a connection: reports it (with its last traffic) and frees its slot. */
+/* Ends a connection: reports it (with its last traffic) and frees its slot. A STATE record for
+ * it that is still the last one queued becomes the END (its state carried in port). */
 static void finish(struct conn *c, int reason, int reset_client, int reset_backend)
 {
-	if (c->id) traffic_into(emit(OUT_END, (uint8_t)reason, c->id), c);
+	if (c->id) {
+		struct out_rec *last = outlen >= OUT_REC ? (struct out_rec *)(outbuf + outlen - OUT_REC) : NULL;
+		struct out_rec *r;
+		if (last && last->type == OUT_STATE && last->id == c->id) {
+			r = last;
+			r->type = OUT_END;
+			r->port = r->arg;
+			r->arg = (uint8_t)reason;
+		} else {
+			r = emit(OUT_END, (uint8_t)reason, c->id);
+		}
+		traffic_into(r, c);
+	}
 	unlink_connecting(c);
 	side_close(&c->c, reset_client);
 	side_close(&c->b, reset_backend);

@@ -56,6 +56,20 @@ describe('record reader', () => {
     }));
   });
 
+  test('an END carries the state entered just before it (one record instead of STATE + END)', () => {
+    const folded = endRecord(9, 6, 300);
+    folded.writeUInt16LE(5, 2); // CLOSE
+    folded.writeUInt32LE(1, 20); // 2^32 + 300 bytes in: no precision lost below 2^53
+    const badState = endRecord(10, 1, 0);
+    badState.writeUInt16LE(42, 2);
+    const r = new HelperRecordReader();
+    expect(r.push(Buffer.concat([folded, badState, endRecord(11, 1, 7)]))).toEqual([
+      { type: 'end', conn: 9, reason: 'backend-reset', state: 'CLOSE', inPkts: 1, outPkts: 0, inBytes: 2 ** 32 + 300, outBytes: 0 },
+      { type: 'end', conn: 11, reason: 'closed', inPkts: 1, outPkts: 0, inBytes: 7, outBytes: 0 },
+    ]);
+    expect(r.malformed).toBe(1);
+  });
+
   test('encoders refuse what the helper could not take', () => {
     expect(() => encodePick(1, 2, { addr: 'example.com', port: 80 }, null)).toThrow(RelayProtocolError);
     expect(() => encodePick(1, 2, { addr: '127.0.0.1', port: 80 }, Buffer.alloc(513))).toThrow(RelayProtocolError);
@@ -96,6 +110,42 @@ nativeDescribe('the helper process', () => {
     const r = await runHelper([bad]);
     expect(r.code).toBe(3);
     expect(r.records).toEqual([{ type: 'error', what: 1, errno: 22 }]);
+  });
+
+  test('one connection\'s records: ACCEPT, ESTABLISHED, FIN_WAIT, then TIME_WAIT folded into the END', async () => {
+    const b = await echoBackend('127.0.0.1', 'rs1');
+    cleanups.push(() => b.close());
+    const p = spawn(relayHelperPath(), ['1000'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    cleanups.push(() => {
+      p.stdin.end();
+    });
+    const reader = new HelperRecordReader();
+    const records: HelperRecord[] = [];
+    p.stdout.on('data', (d: Buffer) => records.push(...reader.push(d)));
+    const port = 18096;
+    p.stdin.write(encodeListen(1, VIP, port, 16));
+    await until(() => records.length === 1, 2000, 'listening');
+    expect(records[0]).toEqual({ type: 'listen', listener: 1, errno: 0 });
+    const client = net.connect({ host: VIP, port, allowHalfOpen: true });
+    client.on('error', () => undefined);
+    await until(() => records.length === 2, 2000, 'accept');
+    const acc = records[1]!;
+    expect(acc).toMatchObject({ type: 'accept', listener: 1, addr: '127.0.0.1', port: client.localPort });
+    p.stdin.write(encodePick((acc as { slot: number }).slot, 77, { addr: b.addr, port: b.port }, null));
+    let got = '';
+    client.setEncoding('utf8');
+    client.on('data', (d: string) => (got += d));
+    await until(() => got === 'rs1\n', 2000, 'greeting');
+    client.end('abc'); // the backend answers "abc", "bye 3" and ends
+    await until(() => records.some((r) => r.type === 'end'), 2000, 'end');
+    client.destroy();
+    const life = records.slice(2).filter((r) => r.type !== 'traffic');
+    // the client's FIN reaches the helper first (FIN_WAIT), then the backend's: TIME_WAIT, folded
+    expect(life.map((r) => (r.type === 'state' ? r.state : r.type === 'end' ? `end ${r.reason} ${r.state}` : r.type)))
+      .toEqual(['ESTABLISHED', 'FIN_WAIT', 'end closed TIME_WAIT']);
+    const bytes = records.reduce((s, r) => (r.type === 'traffic' || r.type === 'end' ? s + r.inBytes : s), 0);
+    expect(bytes).toBe(3);
+    expect(reader.malformed).toBe(0);
   });
 
   test('listen reports the errno of a port already taken', async () => {

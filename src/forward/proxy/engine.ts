@@ -687,6 +687,7 @@ export class ProxyEngine extends EventEmitter {
         if (r.type === 'state') table.setState(live.conn, r.state, now);
         else if (r.type === 'refused') h.retry(live.slot, live.token, this.onRefused(live));
         else {
+          if (r.type === 'end' && r.state) table.setState(live.conn, r.state, now);
           if (r.inPkts || r.outPkts) {
             table.traffic(live.conn, r.inPkts, r.inBytes, r.outPkts, r.outBytes);
             if (r.type === 'traffic') table.touch(live.conn, now);

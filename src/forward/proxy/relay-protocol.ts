@@ -36,7 +36,8 @@ export type HelperRecord =
   | { type: 'accept'; slot: number; listener: number; addr: string; port: number }
   | { type: 'state'; conn: number; state: RelayState }
   | ({ type: 'traffic'; conn: number } & RelayTraffic)
-  | ({ type: 'end'; conn: number; reason: RelayEnd } & RelayTraffic)
+  /** state: entered just before the end (the helper folds that STATE record into the END) */
+  | ({ type: 'end'; conn: number; reason: RelayEnd; state?: RelayState } & RelayTraffic)
   | { type: 'refused'; conn: number }
   /** what: 1 a record lvsd sent was bad, 2 accept failed (descriptors) */
   | { type: 'error'; what: number; errno: number };
@@ -140,13 +141,17 @@ function decode(b: Buffer, off: number): HelperRecord | null {
     }
     case 4:
     case 5: {
-      // byte counts beyond 2^53 cannot happen between two reports
-      const inBytes = Number(b.readBigUInt64LE(off + 16));
-      const outBytes = Number(b.readBigUInt64LE(off + 24));
+      // byte counts beyond 2^53 cannot happen between two reports (two u32 reads: no BigInt)
+      const inBytes = b.readUInt32LE(off + 16) + b.readUInt32LE(off + 20) * 0x100000000;
+      const outBytes = b.readUInt32LE(off + 24) + b.readUInt32LE(off + 28) * 0x100000000;
       if (!id) return null;
       if (type === 4) return { type: 'traffic', conn: id, inPkts: x, outPkts: y, inBytes, outBytes };
       const reason = ENDS[arg];
-      return reason ? { type: 'end', conn: id, reason, inPkts: x, outPkts: y, inBytes, outBytes } : null;
+      if (!reason) return null;
+      const st = b.readUInt16LE(off + 2);
+      if (st === 0) return { type: 'end', conn: id, reason, inPkts: x, outPkts: y, inBytes, outBytes };
+      const state = STATES[st];
+      return state ? { type: 'end', conn: id, reason, state, inPkts: x, outPkts: y, inBytes, outBytes } : null;
     }
     case 6:
       return id ? { type: 'refused', conn: id } : null;
