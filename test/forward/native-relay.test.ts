@@ -9,7 +9,7 @@ import { createTable } from '../../src/ipvs/index.js';
 import { ProxyEngine, type ProxyEngineEvent } from '../../src/forward/proxy/index.js';
 import { relayHelperPath } from '../../src/forward/proxy/native-relay.js';
 import {
-  encodeKill, encodeListen, encodePick, HelperRecordReader, OUT_REC, RelayProtocolError, type HelperRecord,
+  encodeKill, encodeListen, encodePick, HelperRecordReader, OUT_REC, RecordBatch, RelayProtocolError, type HelperRecord,
 } from '../../src/forward/proxy/relay-protocol.js';
 import { connectLine, echoBackend, RELAYS, until } from './helpers.js';
 
@@ -68,6 +68,28 @@ describe('record reader', () => {
       { type: 'end', conn: 11, reason: 'closed', inPkts: 1, outPkts: 0, inBytes: 7, outBytes: 0 },
     ]);
     expect(r.malformed).toBe(1);
+  });
+
+  test('a batch of picks is byte for byte the records encodePick gives; a bad one leaves the batch as it was', () => {
+    const target = fc.record({
+      addr: fc.oneof(fc.ipV4(), fc.ipV6()), port: fc.integer({ min: 1, max: 65535 }),
+    });
+    const pick = fc.tuple(fc.nat(), fc.nat(), fc.option(target), fc.option(fc.uint8Array({ maxLength: 120 })));
+    fc.assert(fc.property(fc.array(pick, { maxLength: 300 }), (picks) => {
+      const batch = new RecordBatch();
+      const want: Buffer[] = [];
+      for (const [slot, conn, t, h] of picks) {
+        const header = h ? Buffer.from(h) : null;
+        batch.pick(slot, conn, t, header);
+        want.push(encodePick(slot, conn, t, header));
+      }
+      expect(() => batch.pick(1, 2, { addr: 'not-an-address', port: 1 }, null)).toThrow(RelayProtocolError);
+      expect(() => batch.pick(1, 2, null, Buffer.alloc(513))).toThrow(RelayProtocolError);
+      batch.append(encodeKill(3, 4));
+      want.push(encodeKill(3, 4));
+      expect(batch.take().equals(Buffer.concat(want))).toBe(true);
+      expect(batch.length).toBe(0);
+    }), { numRuns: 50 });
   });
 
   test('encoders refuse what the helper could not take', () => {

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import type { Conn, IpvsTable, Service } from '../../ipvs/index.js';
 import { NativeRelay, relayHelperPath } from './native-relay.js';
 import { proxyHeaderV1, proxyHeaderV2 } from './proxy-header.js';
-import type { HelperRecord } from './relay-protocol.js';
+import type { HelperRecordVisitor } from './relay-protocol.js';
 import { TcpRelay, type RelayEnd, type RelayState, type RelayTarget } from './tcp-relay.js';
 import { UdpService } from './udp-service.js';
 import type { FromWorker, Pick, ToWorker, WorkerEvent } from './worker-protocol.js';
@@ -90,6 +90,8 @@ interface Listener {
   udp?: UdpService;
   /** listened on by the native helpers */
   native?: boolean;
+  /** the table's service for this listener, looked up once (again only once it is removed) */
+  svc?: Service;
   draining: boolean;
 }
 
@@ -582,10 +584,13 @@ export class ProxyEngine extends EventEmitter {
   private scheduleAccept(lid: number, clientAddr: string, clientPort: number, now: number): { conn: Conn; target: RelayTarget } | null {
     const table = this.table!;
     const l = this.listenersById.get(lid);
-    const svc = l && !l.draining && !this.stopping
-      ? table.findService({ kind: 'addr', protocol: 'tcp', addr: l.addr, port: l.port })
-      : undefined;
-    if (!l || !svc) return null;
+    if (!l || l.draining || this.stopping) return null;
+    let svc = l.svc;
+    if (!svc || svc.removed) {
+      svc = table.findService({ kind: 'addr', protocol: 'tcp', addr: l.addr, port: l.port });
+      l.svc = svc;
+      if (!svc) return null;
+    }
     this.counters.accepted++;
     const r = table.schedule(svc, { clientAddr: unmap(clientAddr, l.addr), clientPort, vaddr: l.addr, vport: l.port }, now);
     if (!r.ok) {
@@ -605,10 +610,10 @@ export class ProxyEngine extends EventEmitter {
   // ---- native relay helpers ------------------------------------------------------------------
 
   private startHelper(i: number): void {
-    const h = new NativeRelay(
+    const h: NativeRelay = new NativeRelay(
       this.nativeBin!,
       this.opts.connectTimeoutMs,
-      (records) => this.onHelperRecords(i, h, records),
+      this.helperVisitor(i, () => h),
       (n) => {
         this.counters.relayMalformed += n;
         this.relayError(i, `${n} malformed record(s) from the relay helper skipped`);
@@ -644,58 +649,61 @@ export class ProxyEngine extends EventEmitter {
     return this.nextToken;
   }
 
-  private onHelperRecords(i: number, h: NativeRelay, records: HelperRecord[]): void {
-    const table = this.table;
-    if (!table || this.helpers[i] !== h) return;
-    const now = this.clock();
-    for (const r of records) {
-      try {
-        this.onHelperRecord(i, h, table, r, now);
-      } catch (e) {
-        // a record that does not fit the table (it should not happen) is counted, never thrown
-        this.counters.relayErrors++;
-        this.relayError(i, `record ${r.type}: ${(e as Error).message}`);
-      }
-    }
-  }
-
-  private onHelperRecord(i: number, h: NativeRelay, table: IpvsTable, r: HelperRecord, now: number): void {
-    switch (r.type) {
-      case 'listen':
-      case 'unlistened':
-        break; // answered to listenNative / stopListener by the helper shell
-      case 'accept': {
-        const s = this.scheduleAccept(r.listener, r.addr, r.port, now);
+  /** What helper i reports, record by record (no object per record: four per connection). */
+  private helperVisitor(i: number, getHelper: () => NativeRelay): HelperRecordVisitor & { begin(): void } {
+    let now = 0;
+    /** the connection a record names, while this helper is current and the table set */
+    const liveOf = (conn: number): Live | undefined => (this.table && this.helpers[i] === getHelper() ? this.tokens.get(conn) : undefined);
+    return {
+      begin: () => {
+        now = this.clock();
+      },
+      listen: () => undefined, // answered to listenNative / stopListener by the helper shell
+      unlistened: () => undefined,
+      accept: (slot, listener, addr, port) => {
+        const h = getHelper();
+        if (!this.table || this.helpers[i] !== h) return;
+        const s = this.scheduleAccept(listener, addr, port, now);
         if (!s) {
-          h.pick(r.slot, 0, null);
-          break;
+          h.pick(slot, 0, null);
+          return;
         }
         const token = this.takeToken();
-        const live: Live = { key: s.conn.id, conn: s.conn, relay: null, worker: -1, helper: i, slot: r.slot, token, retried: false };
+        const live: Live = { key: s.conn.id, conn: s.conn, relay: null, worker: -1, helper: i, slot, token, retried: false };
         this.live.set(s.conn.id, live);
         this.tokens.set(token, live);
-        h.pick(r.slot, token, s.target);
-        break;
-      }
-      case 'error':
-        this.counters.relayErrors++;
-        this.relayError(i, r.what === 2 ? `accept failed (errno ${errnoName(r.errno)}); paused for 0.5 s` : 'the relay helper rejected a record');
-        break;
-      default: {
-        const live = this.tokens.get(r.conn);
-        if (!live) break; // ended already (a helper that restarted, or a late record)
-        if (r.type === 'state') table.setState(live.conn, r.state, now);
-        else if (r.type === 'refused') h.retry(live.slot, live.token, this.onRefused(live));
-        else {
-          if (r.type === 'end' && r.state) table.setState(live.conn, r.state, now);
-          if (r.inPkts || r.outPkts) {
-            table.traffic(live.conn, r.inPkts, r.inBytes, r.outPkts, r.outBytes);
-            if (r.type === 'traffic') table.touch(live.conn, now);
-          }
-          if (r.type === 'end') this.onEnd(live.key, live, r.reason);
+        h.pick(slot, token, s.target);
+      },
+      state: (conn, state) => {
+        const live = liveOf(conn);
+        if (live) this.table!.setState(live.conn, state, now);
+      },
+      counters: (conn, inPkts, outPkts, inBytes, outBytes, end, endState) => {
+        const live = liveOf(conn);
+        if (!live) return; // ended already (a helper that restarted, or a late record)
+        const table = this.table!;
+        if (endState) table.setState(live.conn, endState, now);
+        if (inPkts || outPkts) {
+          table.traffic(live.conn, inPkts, inBytes, outPkts, outBytes);
+          if (!end) table.touch(live.conn, now);
         }
-      }
-    }
+        if (end) this.onEnd(live.key, live, end);
+      },
+      refused: (conn) => {
+        const live = liveOf(conn);
+        if (live) getHelper().retry(live.slot, live.token, this.onRefused(live));
+      },
+      error: (what, errno) => {
+        if (!this.table || this.helpers[i] !== getHelper()) return;
+        this.counters.relayErrors++;
+        this.relayError(i, what === 2 ? `accept failed (errno ${errnoName(errno)}); paused for 0.5 s` : 'the relay helper rejected a record');
+      },
+      failed: (type, err) => {
+        // a record that does not fit the table (it should not happen) is counted, never thrown
+        this.counters.relayErrors++;
+        this.relayError(i, `record ${type}: ${(err as Error).message}`);
+      },
+    };
   }
 
   /** A dead helper's connections are gone with it; it is restarted and listens again. */

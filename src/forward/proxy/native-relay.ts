@@ -1,12 +1,13 @@
 // Runs one native/lvsd-relay helper (shell): builds it when missing, spawns it, writes records
-// to its stdin (batched per turn of the event loop) and hands decoded records to the engine.
+// to its stdin (batched per turn of the event loop) and hands each record it reads to the
+// engine's visitor (listen answers it keeps).
 // A helper that exits or sends bad records never throws here: the engine is told and decides.
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  encodeKill, encodeListen, encodePick, encodeRetry, encodeUnlisten, HelperRecordReader, type HelperRecord,
+  encodeKill, encodeListen, encodeRetry, encodeUnlisten, HelperRecordReader, RecordBatch, type HelperRecordVisitor,
 } from './relay-protocol.js';
 import type { RelayTarget } from './tcp-relay.js';
 
@@ -51,7 +52,7 @@ export function relayHelperPath(): string {
 export class NativeRelay {
   private readonly proc: ChildProcessWithoutNullStreams;
   private readonly reader = new HelperRecordReader();
-  private out: Buffer[] = [];
+  private readonly out = new RecordBatch();
   private flushQueued = false;
   private readonly listenWaiters = new Map<number, (errno: number) => void>();
   private readonly unlistenWaiters = new Map<number, () => void>();
@@ -60,7 +61,8 @@ export class NativeRelay {
   constructor(
     bin: string,
     connectTimeoutMs: number,
-    onRecords: (records: HelperRecord[]) => void,
+    /** the engine's; begin() runs before each chunk's records (one clock read per chunk) */
+    records: HelperRecordVisitor & { begin(): void },
     onMalformed: (count: number) => void,
     onExit: (code: number | null, signal: NodeJS.Signals | null) => void,
   ) {
@@ -70,22 +72,29 @@ export class NativeRelay {
       if (this.proc.pid === undefined) this.ended(null, null, onExit);
     });
     this.proc.stdin.on('error', () => undefined);
+    const visitor: HelperRecordVisitor = {
+      listen: (listener, errno) => {
+        const w = this.listenWaiters.get(listener);
+        this.listenWaiters.delete(listener);
+        w?.(errno);
+      },
+      unlistened: (listener) => {
+        const w = this.unlistenWaiters.get(listener);
+        this.unlistenWaiters.delete(listener);
+        w?.();
+      },
+      accept: (slot, listener, addr, port) => records.accept(slot, listener, addr, port),
+      state: (conn, state) => records.state(conn, state),
+      counters: (conn, inP, outP, inB, outB, end, endState) => records.counters(conn, inP, outP, inB, outB, end, endState),
+      refused: (conn) => records.refused(conn),
+      error: (what, errno) => records.error(what, errno),
+      failed: (type, err) => records.failed(type, err),
+    };
     this.proc.stdout.on('data', (chunk: Buffer) => {
       const before = this.reader.malformed;
-      const records = this.reader.push(chunk);
+      records.begin();
+      this.reader.read(chunk, visitor);
       if (this.reader.malformed > before) onMalformed(this.reader.malformed - before);
-      for (const r of records) {
-        if (r.type === 'listen') {
-          const w = this.listenWaiters.get(r.listener);
-          this.listenWaiters.delete(r.listener);
-          w?.(r.errno);
-        } else if (r.type === 'unlistened') {
-          const w = this.unlistenWaiters.get(r.listener);
-          this.unlistenWaiters.delete(r.listener);
-          w?.();
-        }
-      }
-      onRecords(records);
     });
     this.proc.once('exit', (code, signal) => this.ended(code, signal, onExit));
   }
@@ -128,7 +137,9 @@ export class NativeRelay {
 
   /** Where accepted slot goes; a null target resets the client (no destination). */
   pick(slot: number, token: number, target: RelayTarget | null): void {
-    this.send(encodePick(slot, target ? token : 0, target, target?.header ?? null));
+    if (this.exited) return;
+    this.out.pick(slot, target ? token : 0, target, target?.header ?? null);
+    this.queueFlush();
   }
 
   retry(slot: number, token: number, target: RelayTarget | null): void {
@@ -152,7 +163,11 @@ export class NativeRelay {
 
   private send(buf: Buffer): void {
     if (this.exited) return;
-    this.out.push(buf);
+    this.out.append(buf);
+    this.queueFlush();
+  }
+
+  private queueFlush(): void {
     if (!this.flushQueued) {
       this.flushQueued = true;
       queueMicrotask(() => this.flush());
@@ -162,8 +177,6 @@ export class NativeRelay {
   private flush(): void {
     this.flushQueued = false;
     if (this.out.length === 0 || this.exited) return;
-    const b = this.out.length === 1 ? this.out[0]! : Buffer.concat(this.out);
-    this.out = [];
-    this.proc.stdin.write(b);
+    this.proc.stdin.write(this.out.take());
   }
 }

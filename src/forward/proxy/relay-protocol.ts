@@ -60,22 +60,82 @@ function addrBytes(addr: string): { family: 4 | 6; bytes: number[] } {
   return r;
 }
 
-function record(type: In, a: number, b: number, target: { addr: string; port: number } | null, header: Buffer | null): Buffer {
+/** Bytes a record takes (throws for a header the helper would refuse). */
+function recordSize(header: Buffer | null): number {
   const hlen = header?.length ?? 0;
   if (hlen > MAX_HEADER) throw new RelayProtocolError(`PROXY header of ${hlen} bytes is too long`);
-  const buf = Buffer.alloc(IN_HDR + hlen);
-  buf[0] = type;
+  return IN_HDR + hlen;
+}
+
+/** Writes a record at off of buf (which has recordSize bytes there); returns the offset after it. */
+function writeRecord(buf: Buffer, off: number, type: In, a: number, b: number, target: { addr: string; port: number } | null, header: Buffer | null): number {
+  const hlen = header?.length ?? 0;
+  buf.fill(0, off, off + IN_HDR);
+  buf[off] = type;
   if (target) {
     const { family, bytes } = addrBytes(target.addr);
-    buf[1] = family;
-    buf.writeUInt16LE(target.port, 2);
-    buf.set(bytes, 16);
+    buf[off + 1] = family;
+    buf.writeUInt16LE(target.port, off + 2);
+    buf.set(bytes, off + 16);
   }
-  buf.writeUInt32LE(a >>> 0, 4);
-  buf.writeUInt32LE(b >>> 0, 8);
-  buf.writeUInt16LE(hlen, 12);
-  if (header) header.copy(buf, IN_HDR);
+  buf.writeUInt32LE(a >>> 0, off + 4);
+  buf.writeUInt32LE(b >>> 0, off + 8);
+  buf.writeUInt16LE(hlen, off + 12);
+  if (header) header.copy(buf, off + IN_HDR);
+  return off + IN_HDR + hlen;
+}
+
+function record(type: In, a: number, b: number, target: { addr: string; port: number } | null, header: Buffer | null): Buffer {
+  const buf = Buffer.allocUnsafe(recordSize(header));
+  writeRecord(buf, 0, type, a, b, target, header);
   return buf;
+}
+
+/**
+ * Records to one helper, written into one growing buffer and taken as one chunk per flush (a
+ * pick per new connection costs no allocation of its own).
+ */
+export class RecordBatch {
+  private buf = Buffer.allocUnsafe(4096);
+  private len = 0;
+
+  get length(): number {
+    return this.len;
+  }
+
+  pick(slot: number, conn: number, target: { addr: string; port: number } | null, header: Buffer | null): void {
+    this.add(In.Pick, slot, conn, target, header);
+  }
+
+  /** Appends an encoded record (listen, kill, ...: rare). */
+  append(rec: Buffer): void {
+    this.reserve(rec.length);
+    rec.copy(this.buf, this.len);
+    this.len += rec.length;
+  }
+
+  /** The batch's bytes; the batch starts empty again (the bytes stay the caller's). */
+  take(): Buffer {
+    const out = this.buf.subarray(0, this.len);
+    this.buf = Buffer.allocUnsafe(Math.max(4096, this.buf.length));
+    this.len = 0;
+    return out;
+  }
+
+  private add(type: In, a: number, b: number, target: { addr: string; port: number } | null, header: Buffer | null): void {
+    const n = recordSize(header);
+    this.reserve(n);
+    // a bad target throws before the batch changes (addrBytes runs first)
+    if (target) addrBytes(target.addr);
+    this.len = writeRecord(this.buf, this.len, type, a, b, target, header);
+  }
+
+  private reserve(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + n));
+    this.buf.copy(bigger, 0, 0, this.len);
+    this.buf = bigger;
+  }
 }
 
 export const encodeListen = (listener: number, addr: string, port: number, backlog: number): Buffer =>
@@ -99,30 +159,74 @@ function formatAddr(family: number, b: Buffer, off: number): string | null {
   return v6.toString();
 }
 
+/**
+ * Takes the helper's records one by one as they are read, with no object per record (the
+ * engine's path: four records per new connection). A method that throws is reported to `failed`
+ * and the next record is read.
+ */
+export interface HelperRecordVisitor {
+  listen(listener: number, errno: number): void;
+  unlistened(listener: number): void;
+  accept(slot: number, listener: number, addr: string, port: number): void;
+  state(conn: number, state: RelayState): void;
+  /** traffic since the last report; with `end` set, the connection's last ones and its end
+   * (`endState`: a state entered just before the end, or null) */
+  counters(conn: number, inPkts: number, outPkts: number, inBytes: number, outBytes: number, end: RelayEnd | null, endState: RelayState | null): void;
+  refused(conn: number): void;
+  error(what: number, errno: number): void;
+  failed(recordType: string, err: unknown): void;
+}
+
+const TYPE_NAMES = ['?', 'listen', 'accept', 'state', 'traffic', 'end', 'refused', 'error'];
+
 /** Reads helper records from a byte stream; bad records are counted in `malformed` and skipped. */
 export class HelperRecordReader {
   malformed = 0;
   private rest: Buffer | null = null;
 
-  push(chunk: Buffer): HelperRecord[] {
+  /** The records in chunk (and what an earlier chunk left over), handed to v in order. */
+  read(chunk: Buffer, v: HelperRecordVisitor): void {
     let buf = chunk;
     if (this.rest) {
       buf = Buffer.concat([this.rest, chunk]);
       this.rest = null;
     }
-    const out: HelperRecord[] = [];
     let off = 0;
     for (; off + OUT_REC <= buf.length; off += OUT_REC) {
-      const r = decode(buf, off);
-      if (r) out.push(r);
-      else this.malformed++;
+      try {
+        if (!visit(buf, off, v)) this.malformed++;
+      } catch (e) {
+        v.failed(TYPE_NAMES[buf[off]!] ?? '?', e);
+      }
     }
     if (off < buf.length) this.rest = Buffer.from(buf.subarray(off));
+  }
+
+  /** The records as objects (tests, tools). */
+  push(chunk: Buffer): HelperRecord[] {
+    const out: HelperRecord[] = [];
+    this.read(chunk, {
+      listen: (listener, errno) => out.push({ type: 'listen', listener, errno }),
+      unlistened: (listener) => out.push({ type: 'unlistened', listener }),
+      accept: (slot, listener, addr, port) => out.push({ type: 'accept', slot, listener, addr, port }),
+      state: (conn, state) => out.push({ type: 'state', conn, state }),
+      counters: (conn, inPkts, outPkts, inBytes, outBytes, end, endState) => {
+        if (!end) out.push({ type: 'traffic', conn, inPkts, outPkts, inBytes, outBytes });
+        else if (endState) out.push({ type: 'end', conn, reason: end, state: endState, inPkts, outPkts, inBytes, outBytes });
+        else out.push({ type: 'end', conn, reason: end, inPkts, outPkts, inBytes, outBytes });
+      },
+      refused: (conn) => out.push({ type: 'refused', conn }),
+      error: (what, errno) => out.push({ type: 'error', what, errno }),
+      failed: (_type, err) => {
+        throw err;
+      },
+    });
     return out;
   }
 }
 
-function decode(b: Buffer, off: number): HelperRecord | null {
+/** One record at off handed to v; false if it is malformed. */
+function visit(b: Buffer, off: number, v: HelperRecordVisitor): boolean {
   const type = b[off]!;
   const arg = b[off + 1]!;
   const id = b.readUInt32LE(off + 4);
@@ -130,34 +234,46 @@ function decode(b: Buffer, off: number): HelperRecord | null {
   const y = b.readUInt32LE(off + 12);
   switch (type) {
     case 1:
-      return arg === 1 ? { type: 'unlistened', listener: id } : { type: 'listen', listener: id, errno: x };
+      if (arg === 1) v.unlistened(id);
+      else v.listen(id, x);
+      return true;
     case 2: {
       const addr = formatAddr(arg, b, off + 32);
-      return addr === null ? null : { type: 'accept', slot: id, listener: x, addr, port: b.readUInt16LE(off + 2) };
+      if (addr === null) return false;
+      v.accept(id, x, addr, b.readUInt16LE(off + 2));
+      return true;
     }
     case 3: {
       const state = STATES[arg];
-      return state && id ? { type: 'state', conn: id, state } : null;
+      if (!state || !id) return false;
+      v.state(id, state);
+      return true;
     }
     case 4:
     case 5: {
+      if (!id) return false;
       // byte counts beyond 2^53 cannot happen between two reports (two u32 reads: no BigInt)
       const inBytes = b.readUInt32LE(off + 16) + b.readUInt32LE(off + 20) * 0x100000000;
       const outBytes = b.readUInt32LE(off + 24) + b.readUInt32LE(off + 28) * 0x100000000;
-      if (!id) return null;
-      if (type === 4) return { type: 'traffic', conn: id, inPkts: x, outPkts: y, inBytes, outBytes };
+      if (type === 4) {
+        v.counters(id, x, y, inBytes, outBytes, null, null);
+        return true;
+      }
       const reason = ENDS[arg];
-      if (!reason) return null;
       const st = b.readUInt16LE(off + 2);
-      if (st === 0) return { type: 'end', conn: id, reason, inPkts: x, outPkts: y, inBytes, outBytes };
-      const state = STATES[st];
-      return state ? { type: 'end', conn: id, reason, state, inPkts: x, outPkts: y, inBytes, outBytes } : null;
+      const state = st === 0 ? null : STATES[st];
+      if (!reason || state === undefined) return false;
+      v.counters(id, x, y, inBytes, outBytes, reason, state);
+      return true;
     }
     case 6:
-      return id ? { type: 'refused', conn: id } : null;
+      if (!id) return false;
+      v.refused(id);
+      return true;
     case 7:
-      return { type: 'error', what: arg, errno: x };
+      v.error(arg, x);
+      return true;
     default:
-      return null;
+      return false;
   }
 }
