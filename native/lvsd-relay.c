@@ -62,6 +62,7 @@ enum { K_CLIENT, K_BACKEND, K_LISTENER, K_INPUT };
 #define BUF_SIZE (64 * 1024)
 #define PIPE_SIZE (256 * 1024)
 #define TRAFFIC_MS 500
+#define GATHER_TURNS 1
 
 struct out_rec {
 	uint8_t type, arg;
@@ -762,6 +763,7 @@ int main(int argc, char **argv)
 	struct epoll_event ie = { .events = EPOLLIN, .data.u64 = tag(K_INPUT, 0) };
 	epoll_ctl(ep, EPOLL_CTL_ADD, 0, &ie);
 	struct epoll_event evs[256];
+	int gathered = 0;
 	for (;;) {
 		int64_t now = now_ms();
 		int timeout = TRAFFIC_MS;
@@ -769,8 +771,18 @@ int main(int argc, char **argv)
 			int64_t d = conn_head->deadline - now;
 			if (d < timeout) timeout = d < 0 ? 0 : (int)d;
 		}
-		if (outlen) flush_out();
-		int n = epoll_wait(ep, evs, 256, timeout);
+		int n = 0;
+		/* Before records go out, take once more what arrived meanwhile (without waiting): under
+		 * load lvsd then wakes up for fewer, larger batches. */
+		if (outlen && gathered < GATHER_TURNS) {
+			n = epoll_wait(ep, evs, 256, 0);
+			gathered++;
+		}
+		if (n <= 0) {
+			if (outlen) flush_out();
+			gathered = 0;
+			n = epoll_wait(ep, evs, 256, timeout);
+		}
 		if (n < 0 && errno != EINTR) return 2;
 		for (int i = 0; i < n; i++) {
 			uint64_t t = evs[i].data.u64;
