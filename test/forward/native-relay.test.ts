@@ -89,6 +89,10 @@ describe('record reader', () => {
       want.push(encodeKill(3, 4));
       expect(batch.take().equals(Buffer.concat(want))).toBe(true);
       expect(batch.length).toBe(0);
+      // once written, the same memory takes the next batch
+      batch.written();
+      for (const [slot, conn, t] of picks) batch.pick(slot, conn, t, null);
+      expect(batch.take().equals(Buffer.concat(picks.map(([slot, conn, t]) => encodePick(slot, conn, t, null))))).toBe(true);
     }), { numRuns: 50 });
   });
 

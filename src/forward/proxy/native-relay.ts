@@ -177,6 +177,9 @@ export class NativeRelay {
   private flush(): void {
     this.flushQueued = false;
     if (this.out.length === 0 || this.exited) return;
-    this.proc.stdin.write(this.out.take());
+    const stdin = this.proc.stdin;
+    stdin.write(this.out.take());
+    // written to the pipe at once (the usual case): its memory can take the next batch
+    if (stdin.writableLength === 0) this.out.written();
   }
 }

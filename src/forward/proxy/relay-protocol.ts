@@ -91,12 +91,15 @@ function record(type: In, a: number, b: number, target: { addr: string; port: nu
   return buf;
 }
 
+const EMPTY = Buffer.alloc(0);
+
 /**
  * Records to one helper, written into one growing buffer and taken as one chunk per flush (a
  * pick per new connection costs no allocation of its own).
  */
 export class RecordBatch {
-  private buf = Buffer.allocUnsafe(4096);
+  private buf: Buffer = Buffer.allocUnsafe(4096);
+  private taken: Buffer | null = null;
   private len = 0;
 
   get length(): number {
@@ -114,12 +117,22 @@ export class RecordBatch {
     this.len += rec.length;
   }
 
-  /** The batch's bytes; the batch starts empty again (the bytes stay the caller's). */
+  /**
+   * The batch's bytes; the batch starts empty again. The bytes are the caller's until it says
+   * `written` (a pipe write that completed at once): then the same memory serves the next batch.
+   */
   take(): Buffer {
     const out = this.buf.subarray(0, this.len);
-    this.buf = Buffer.allocUnsafe(Math.max(4096, this.buf.length));
+    this.taken = this.buf;
+    this.buf = EMPTY;
     this.len = 0;
     return out;
+  }
+
+  /** The bytes take() gave are no longer needed. */
+  written(): void {
+    if (this.taken) this.buf = this.taken;
+    this.taken = null;
   }
 
   private add(type: In, a: number, b: number, target: { addr: string; port: number } | null, header: Buffer | null): void {
@@ -132,7 +145,8 @@ export class RecordBatch {
 
   private reserve(n: number): void {
     if (this.len + n <= this.buf.length) return;
-    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + n));
+    this.taken = null; // still being written: not ours any more
+    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + n, 4096));
     this.buf.copy(bigger, 0, 0, this.len);
     this.buf = bigger;
   }
