@@ -54,6 +54,8 @@ export class NativeRelay {
   private readonly reader = new HelperRecordReader();
   private readonly out = new RecordBatch();
   private flushQueued = false;
+  /** inside a chunk's records: the flush comes at its end */
+  private reading = false;
   private readonly listenWaiters = new Map<number, (errno: number) => void>();
   private readonly unlistenWaiters = new Map<number, () => void>();
   private exited = false;
@@ -93,7 +95,14 @@ export class NativeRelay {
     this.proc.stdout.on('data', (chunk: Buffer) => {
       const before = this.reader.malformed;
       records.begin();
-      this.reader.read(chunk, visitor);
+      // the picks this chunk's accepts get go out in one write right after it (no microtask)
+      this.reading = true;
+      try {
+        this.reader.read(chunk, visitor);
+      } finally {
+        this.reading = false;
+      }
+      if (this.flushQueued) this.flush();
       if (this.reader.malformed > before) onMalformed(this.reader.malformed - before);
     });
     this.proc.once('exit', (code, signal) => this.ended(code, signal, onExit));
@@ -168,6 +177,10 @@ export class NativeRelay {
   }
 
   private queueFlush(): void {
+    if (this.reading) {
+      this.flushQueued = true;
+      return;
+    }
     if (!this.flushQueued) {
       this.flushQueued = true;
       queueMicrotask(() => this.flush());
