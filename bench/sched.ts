@@ -6,22 +6,11 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { createScheduler, foldAddress, SCHEDULER_NAMES } from '../src/sched/index.js';
 import type { PacketKey, SchedDest, Scheduler } from '../src/sched/index.js';
+import { rng } from '../test/helpers/rng.js';
 
 const SIZES = [10, 100, 1000] as const;
 const KEY_COUNT = 1024; // a power of two: keys[i & 1023]
 const TARGET_NS = 250e6; // measure each case for about a quarter second
-
-/** Deterministic PRNG (mulberry32) so runs are comparable. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function makeDests(n: number, weighted: boolean, seed = 1): SchedDest[] {
   const r = rng(seed);

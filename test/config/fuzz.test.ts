@@ -5,23 +5,12 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/index.js';
 import { corpusDir, tempTree } from '../helpers/paths.js';
+import { rng } from '../helpers/rng.js';
 
 const samplesDir = join(corpusDir, 'keepalived-samples');
 const samples = readdirSync(samplesDir).sort().map((f) => readFileSync(join(samplesDir, f), 'utf8'));
 const tree = tempTree({});
 afterAll(() => tree.cleanup());
-
-// A small deterministic PRNG (mulberry32) so a failure can be replayed from its seed.
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ALPHABET = ['{', '}', '"', "'", '\\', '$', '${X}', '$X=1\n', '@', '@^', '~SEQ(A,1,3) ', '~LST(', '#', '!', '\n', ' ', '\t', '\u0000', '\u0001', 'include x.conf\n', 'include *\n', '0', '999999999999', '-', '/', ':', '::', 'é', '\r\n', 'real_server', 'virtual_server', 'weight'];
 

@@ -6,20 +6,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from '../../src/config/generated/parser.js';
 import { corpusDir } from '../helpers/paths.js';
+import { rng } from '../helpers/rng.js';
 
 const samplesDir = join(corpusDir, 'keepalived-samples');
 const samples = readdirSync(samplesDir).sort().map((f) => readFileSync(join(samplesDir, f), 'utf8'));
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const PIECES = ['{', '}', '"', "'", '\\', '\\x4', '\\101', '\n', '\n\n', ' ', '  ', '\t', '\r', '\u0001', 'é', 'w', 'a"b c"', "x'y'", ' {\n', '}\n'];
 
