@@ -129,6 +129,19 @@ function sameFlags(a: Partial<SchedFlags>, b: Partial<SchedFlags>): boolean {
   return Boolean(a.fallback) === Boolean(b.fallback) && Boolean(a.port) === Boolean(b.port);
 }
 
+/**
+ * A table entry with its place in the expiry wheel: one-second buckets, so a sweep looks only at
+ * entries due by now instead of scanning every entry (TIME_WAIT entries live 120 s: at 15k new
+ * connections/s a full scan would walk ~2M entries every second). An entry is filed again only
+ * when its expiry moves earlier; when its bucket comes due with a later expiry it moves on then.
+ */
+interface FiledConn extends Conn {
+  /** the bucket holding this entry's live filing (older filings elsewhere are skipped), or null */
+  bucket: FiledConn[] | null;
+  /** that bucket's second */
+  slot: number;
+}
+
 /** A removed dest is unavailable (kernel: IP_VS_DEST_F_AVAILABLE cleared). */
 function available(d: Dest): boolean {
   return !d.removed && !d.service.removed;
@@ -138,6 +151,11 @@ export class IpvsTable {
   private readonly servicesByKey = new Map<string, Service>();
   private readonly conns = new Map<number, Conn>();
   private readonly templates = new Map<string, Conn>();
+  private readonly wheel = new Map<number, FiledConn[]>();
+  /** filings in the wheel, live or stale (dropped entries and older filings wait for their bucket) */
+  private filings = 0;
+  /** the second of the last sweep: its bucket may still hold entries due later in that second */
+  private sweptSlot = -Infinity;
   private nextServiceId = 1;
   private nextConnId = 1;
   private timeouts: { tcp: number; tcpFin: number; udp: number } = { ...DEFAULT_TIMEOUTS };
@@ -212,10 +230,10 @@ export class IpvsTable {
           dest = d;
           template = t;
           viaTemplate = true;
-          t.expiresAt = nowMs + svc.persistence.timeoutS * 1000; // re-armed on every use
+          this.arm(t, nowMs + svc.persistence.timeoutS * 1000); // re-armed on every use
         } else {
           this.templates.delete(tplKey); // invalid: reschedule; it dies once its conns finish
-          t.expiresAt = nowMs;
+          this.arm(t, nowMs);
         }
       }
     }
@@ -247,7 +265,7 @@ export class IpvsTable {
     svc.stats.conns++;
     dest.stats.conns++;
     this.totals.conns++;
-    if (svc.ops && protocol === 'udp') conn.expiresAt = nowMs; // one-packet: gone at the next sweep
+    if (svc.ops && protocol === 'udp') this.arm(conn, nowMs); // one-packet: gone at the next sweep
     return { ok: true, conn, dest, viaTemplate, sorry };
   }
 
@@ -280,11 +298,12 @@ export class IpvsTable {
     svc: Service, dest: Dest, protocol: Protocol, clientAddr: string, clientPort: number, vaddr: string,
     vport: number, state: ConnState, template: boolean, controller: Conn | null, expiresAt: number,
   ): Conn {
-    const conn: Conn = {
+    const conn: FiledConn = {
       id: this.nextConnId++, protocol, service: svc, dest, clientAddr, clientPort, vaddr, vport, state,
-      inactive: !template, expiresAt, template, controlled: 0, controller,
+      inactive: !template, expiresAt, template, controlled: 0, controller, bucket: null, slot: 0,
     };
     this.conns.set(conn.id, conn);
+    this.file(conn);
     dest.refs++;
     // ip_vs_bind_dest: templates count as persistent, connections start inactive.
     if (template) dest.persistConns++;
@@ -306,7 +325,7 @@ export class IpvsTable {
       conn.dest.service.sched.changed?.(conn.dest);
     }
     if (conn.service.ops && conn.protocol === 'udp') return; // one-packet: already expiring
-    conn.expiresAt = nowMs + stateTimeoutMs(conn.protocol, state, this.timeouts);
+    this.arm(conn, nowMs + stateTimeoutMs(conn.protocol, state, this.timeouts));
   }
 
   /** Kernel rule (schedulers.md §1): only ESTABLISHED counts as active. */
@@ -328,7 +347,7 @@ export class IpvsTable {
   /** Traffic on a connection re-arms its timer (the kernel does so per packet). */
   touch(conn: Conn, nowMs: number): void {
     if (conn.service.ops && conn.protocol === 'udp') return;
-    conn.expiresAt = nowMs + stateTimeoutMs(conn.protocol, conn.state, this.timeouts);
+    this.arm(conn, nowMs + stateTimeoutMs(conn.protocol, conn.state, this.timeouts));
   }
 
   /** Count traffic: in = client to real server, out = real server to client. */
@@ -351,21 +370,66 @@ export class IpvsTable {
    * ones still open. Templates that still control connections are re-armed instead (kernel).
    */
   expire(nowMs: number): Conn[] {
+    if (this.filings > 2 * this.conns.size + 4096) this.refileAll(); // mostly stale filings: start afresh
+    const nowSlot = Math.floor(nowMs / 1000);
+    const due: number[] = [];
+    if (this.wheel.size < nowSlot - this.sweptSlot) {
+      for (const slot of this.wheel.keys()) if (slot <= nowSlot) due.push(slot);
+      due.sort((x, y) => x - y);
+    } else {
+      for (let slot = this.sweptSlot; slot <= nowSlot; slot++) if (this.wheel.has(slot)) due.push(slot);
+    }
     const out: Conn[] = [];
-    for (const c of this.conns.values()) {
-      if (c.expiresAt > nowMs) continue;
-      if (c.template) {
-        if (c.controlled > 0) {
-          c.expiresAt = nowMs + (c.service.persistence?.timeoutS ?? 0) * 1000;
+    for (const slot of due) {
+      const bucket = this.wheel.get(slot)!;
+      this.wheel.delete(slot);
+      this.filings -= bucket.length;
+      for (const c of bucket) {
+        if (c.bucket !== bucket || this.conns.get(c.id) !== c) continue; // filed again, or gone
+        c.bucket = null;
+        if (c.expiresAt > nowMs) {
+          this.file(c);
           continue;
         }
-        const k = this.templateKeyOf(c);
-        if (this.templates.get(k) === c) this.templates.delete(k);
+        if (c.template) {
+          if (c.controlled > 0) {
+            this.arm(c, nowMs + (c.service.persistence?.timeoutS ?? 0) * 1000);
+            continue;
+          }
+          const k = this.templateKeyOf(c);
+          if (this.templates.get(k) === c) this.templates.delete(k);
+        }
+        out.push(c);
       }
-      out.push(c);
     }
+    this.sweptSlot = Math.max(this.sweptSlot, nowSlot);
     for (const c of out) this.unbind(c);
     return out;
+  }
+
+  /** Sets an entry's expiry; files it in the wheel when that is earlier than where it sits. */
+  private arm(c: Conn, atMs: number): void {
+    c.expiresAt = atMs;
+    this.file(c as FiledConn);
+  }
+
+  private file(c: FiledConn): void {
+    // never behind the last sweep: an entry due "in the past" waits in the bucket swept next
+    const slot = Math.max(Math.floor(c.expiresAt / 1000), this.sweptSlot);
+    if (c.bucket && slot >= c.slot) return;
+    let bucket = this.wheel.get(slot);
+    if (!bucket) this.wheel.set(slot, (bucket = []));
+    bucket.push(c);
+    this.filings++;
+    c.bucket = bucket;
+    c.slot = slot;
+  }
+
+  private refileAll(): void {
+    this.wheel.clear();
+    this.filings = 0;
+    for (const c of this.conns.values()) (c as FiledConn).bucket = null;
+    for (const c of this.conns.values()) this.file(c as FiledConn);
   }
 
   /** The nearest expiry among live entries, for engines that want to sleep precisely. */
@@ -442,7 +506,7 @@ export class IpvsTable {
   setOptions(o: Partial<TableOptions>, nowMs: number): void {
     this.opts = { ...this.opts, ...o };
     if (this.opts.expireNodestConn) {
-      for (const c of this.conns.values()) if (!available(c.dest)) c.expiresAt = nowMs;
+      for (const c of this.conns.values()) if (!available(c.dest)) this.arm(c, nowMs);
     }
   }
 
@@ -515,7 +579,7 @@ export class IpvsTable {
     svc.dests.length = 0;
     if (svc.sorry) this.retireDest(svc, svc.sorry, nowMs);
     for (const [k, t] of this.templates) if (t.service === svc) this.templates.delete(k);
-    for (const c of this.conns.values()) if (c.template && c.service === svc) c.expiresAt = nowMs;
+    for (const c of this.conns.values()) if (c.template && c.service === svc) this.arm(c, nowMs);
   }
 
   addDest(key: ServiceKey, spec: DestSpec): Dest {
@@ -693,9 +757,9 @@ export class IpvsTable {
     if (d.refs > 0 && !d.isSorry) svc.trash.set(endpointText(d.addr, d.port), d);
     for (const [k, t] of this.templates) if (t.dest === d) {
       this.templates.delete(k);
-      t.expiresAt = nowMs;
+      this.arm(t, nowMs);
     }
-    if (this.opts.expireNodestConn) for (const c of this.conns.values()) if (c.dest === d) c.expiresAt = nowMs;
+    if (this.opts.expireNodestConn) for (const c of this.conns.values()) if (c.dest === d) this.arm(c, nowMs);
   }
 }
 
