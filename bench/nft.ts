@@ -116,6 +116,25 @@ const ROWS: { name: string; pick: (f: Figures) => number; extra: string[]; path:
 ];
 
 /** DR with replies bypassing the director: the real lvsd (engine nft, DR) against direct. */
+/** `lvsadm -L -n --stats` of the running lvsd. */
+function lvsadmStats(sock: string): string {
+  return spawnSync(process.execPath, [join(repoRoot, 'dist', 'src', 'bin', 'lvsadm.js'), '--socket', sock, '-L', '-n', '--stats'], { encoding: 'utf8' }).stdout;
+}
+
+/** Stops lvsd (SIGTERM, then SIGKILL after 10 s) and nginx, and removes the namespaces and files. */
+async function tearDown(lvsd: ChildProcess | null, nginx: ChildProcess | null, topo: { destroy(): void }, dir: string): Promise<void> {
+  if (lvsd && lvsd.exitCode === null) {
+    const exited = new Promise((r) => lvsd.once('exit', r));
+    lvsd.kill('SIGTERM');
+    const t = setTimeout(() => lvsd.kill('SIGKILL'), 10000);
+    await exited;
+    clearTimeout(t);
+  }
+  nginx?.kill('SIGTERM');
+  topo.destroy();
+  rmSync(dir, { recursive: true, force: true });
+}
+
 async function drBench(): Promise<void> {
   const topo = new DrBypassTopology();
   const dir = mkdtempSync(join(os.tmpdir(), 'lvsd-bench-nft-dr-'));
@@ -149,19 +168,10 @@ virtual_server ${VIP4} ${NGINX_PORT} {
     }
     // Like IPVS (conn_reuse_mode 1), a SYN whose tuple is still in FIN_WAIT goes to the same real
     // server without a pick: Conns (picks) below is how many of the new connections lvsd scheduled.
-    const stats = spawnSync(process.execPath, [join(repoRoot, 'dist', 'src', 'bin', 'lvsadm.js'), '--socket', sock, '-L', '-n', '--stats'], { encoding: 'utf8' }).stdout;
+    const stats = lvsadmStats(sock);
     console.log(`lvsadm -L -n --stats after the DR runs (InPkts/InBytes only: replies bypass the director):\n${stats.trimEnd()}`);
   } finally {
-    if (lvsd && lvsd.exitCode === null) {
-      const exited = new Promise((r) => lvsd!.once('exit', r));
-      lvsd.kill('SIGTERM');
-      const t = setTimeout(() => lvsd!.kill('SIGKILL'), 10000);
-      await exited;
-      clearTimeout(t);
-    }
-    nginx?.kill('SIGTERM');
-    topo.destroy();
-    rmSync(dir, { recursive: true, force: true });
+    await tearDown(lvsd, nginx, topo, dir);
   }
 }
 
@@ -193,19 +203,10 @@ export default async (): Promise<void> => {
           `  nft/direct ${(nv / dv).toFixed(2)}  nft/proxy ${(nv / pv).toFixed(2)}`,
       );
     }
-    const stats = spawnSync(process.execPath, [join(repoRoot, 'dist', 'src', 'bin', 'lvsadm.js'), '--socket', sock, '-L', '-n', '--stats'], { encoding: 'utf8' }).stdout;
+    const stats = lvsadmStats(sock);
     console.log(`lvsadm -L -n --stats after the runs (Conns = flows lvsd picked):\n${stats.trimEnd()}`);
   } finally {
-    if (lvsd && lvsd.exitCode === null) {
-      const exited = new Promise((r) => lvsd!.once('exit', r));
-      lvsd.kill('SIGTERM');
-      const t = setTimeout(() => lvsd!.kill('SIGKILL'), 10000);
-      await exited;
-      clearTimeout(t);
-    }
-    nginx?.kill('SIGTERM');
-    topo.destroy();
-    rmSync(dir, { recursive: true, force: true });
+    await tearDown(lvsd, nginx, topo, dir);
   }
   await drBench();
 };
