@@ -3,7 +3,7 @@
 // forwarded by the kernel through lvsd's nft table, with lvsd picking each new flow. Checked from
 // the outside only: what the real servers saw, lvsadm's listing, nft's table list, the log.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,14 +13,13 @@ import { NftForwarder, nftSelector } from '../../src/daemon/nft-forwarder.js';
 import { pino } from 'pino';
 import { TableDirector } from '../../src/forward/nft/index.js';
 import { createTable } from '../../src/ipvs/index.js';
-import { lvsdBin, repoRoot } from '../helpers/paths.js';
 import { CLIENT4, FETCH_JS, HOLD_JS, lvsadmRows as rows, Topology, UDP_JS, VIP4, rs4 } from './nft-topology.js';
+import { NsLvsd } from './ns-lvsd.js';
 
 const isRoot = process.getuid?.() === 0;
 if (!isRoot) console.log('skipping nft daemon netns test: it needs root (network namespaces, nftables)');
 const d = isRoot ? describe : describe.skip;
 
-const lvsadmBin = join(repoRoot, 'dist', 'src', 'bin', 'lvsadm.js');
 /** On the director namespace's own loopback: no clash with anything outside it. */
 const METRICS_PORT = 9917;
 const SCRAPE_JS = `fetch(process.argv[1]).then((r) => r.text()).then((t) => console.log(t), (e) => { console.error(String(e)); process.exit(1); });`;
@@ -63,53 +62,26 @@ d('lvsd with engine nft (daemon in a network namespace)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lvsd-nft-daemon-'));
   const conf = join(dir, 'lvsd.conf');
   const sock = join(dir, 'control.sock');
-  let lvsd: ChildProcess | null = null;
-  const logs: Record<string, unknown>[] = [];
-  let stderr = '';
-  let exited: Promise<number | null> = Promise.resolve(null);
+  let lvsd: NsLvsd;
 
   const fetch = async (url: string, n: number): Promise<Reply[]> => JSON.parse(await topo.runClient(FETCH_JS, [url, String(n)])) as Reply[];
-  const lvsadm = (...args: string[]): string => {
-    const r = spawnSync(process.execPath, [lvsadmBin, '--socket', sock, ...args], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`lvsadm ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout;
-  };
+  const lvsadm = (...args: string[]): string => lvsd.lvsadm(...args);
   const tables = (): string => spawnSync('ip', ['netns', 'exec', topo.director, 'nft', 'list', 'tables'], { encoding: 'utf8' }).stdout;
-  const until = async (cond: () => boolean, what: string, timeoutMs = 15000): Promise<void> => {
-    const deadline = Date.now() + timeoutMs;
-    while (!cond()) {
-      if (Date.now() > deadline) throw new Error(`timed out: ${what}; stderr: ${stderr}; last log: ${JSON.stringify(logs.slice(-3))}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  };
+  const until = (cond: () => boolean, what: string, timeoutMs = 15000): Promise<void> => lvsd.until(cond, what, timeoutMs);
   const listed = (): Map<string, number[]> => rows(lvsadm('-L', '-n'));
 
   beforeAll(async () => {
     await topo.create();
     for (const a of [SNAT_VS, SNAT_DEFS]) topo.exec(topo.director, ['ip', 'addr', 'add', `${a}/24`, 'dev', 'br0']);
     writeFileSync(conf, configText(sock, [1, 2, 3]));
-    lvsd = spawn('ip', ['netns', 'exec', topo.director, process.execPath, lvsdBin, '-n', '-f', conf, '--control-socket', sock, '--workers', '0'], {
-      cwd: repoRoot, env: { ...process.env, NOTIFY_SOCKET: '' }, stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    exited = new Promise((resolve) => lvsd!.once('exit', (code) => resolve(code)));
-    createInterface({ input: lvsd.stdout! }).on('line', (line) => {
-      try {
-        logs.push(JSON.parse(line) as Record<string, unknown>);
-      } catch {
-        logs.push({ raw: line });
-      }
-    });
-    lvsd.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-    await until(() => logs.some((l) => l.msg === 'lvsd started') || lvsd!.exitCode !== null, 'lvsd started', 60000);
-    expect(lvsd.exitCode).toBeNull();
+    lvsd = new NsLvsd(topo.director, conf, sock);
+    await lvsd.started();
+    expect(lvsd.proc.exitCode).toBeNull();
   }, 90000);
 
   afterAll(async () => {
     try {
-      if (lvsd && lvsd.exitCode === null && lvsd.signalCode === null) {
-        lvsd.kill('SIGKILL');
-        await exited;
-      }
+      await lvsd?.kill();
       // lvsd died or was killed: remove what it left in the director's namespace with it.
     } finally {
       topo.destroy();
@@ -119,9 +91,9 @@ d('lvsd with engine nft (daemon in a network namespace)', () => {
 
   it('programs table inet lvsd for the nft services and the proxy listens on none of them', () => {
     expect(tables()).toMatch(/table inet lvsd\b/);
-    const started = logs.find((l) => l.msg === 'nft forwarding started') as { services?: string[] } | undefined;
+    const started = lvsd.logs.find((l) => l.msg === 'nft forwarding started') as { services?: string[] } | undefined;
     expect(started?.services?.sort()).toEqual([`TCP ${VIP4}:8000`, `TCP ${VIP4}:9000`, `TCP ${VIP4}:9100`]);
-    expect(logs.filter((l) => l.msg === 'proxy listening')).toEqual([]);
+    expect(lvsd.logs.filter((l) => l.msg === 'proxy listening')).toEqual([]);
   });
 
   it('NAT rr: the real servers take turns and see the real client', async () => {
@@ -201,9 +173,9 @@ d('lvsd with engine nft (daemon in a network namespace)', () => {
       expect(a.rs).toMatch(/^rs[123]$/);
 
       writeFileSync(conf, configText(sock, [3, 2, 1]));
-      const from = logs.length;
-      lvsd!.kill('SIGHUP');
-      await until(() => logs.slice(from).some((l) => l.msg === 'reload applied'), 'reload applied');
+      const from = lvsd.logs.length;
+      lvsd.proc.kill('SIGHUP');
+      await until(() => lvsd.logs.slice(from).some((l) => l.msg === 'reload applied'), 'reload applied');
       const w = listed();
       expect([1, 2, 3].map((i) => w.get(`TCP ${VIP4}:9000 -> ${rs4(i)}:8080`)?.[0])).toEqual([3, 2, 1]);
 
@@ -221,10 +193,10 @@ d('lvsd with engine nft (daemon in a network namespace)', () => {
   }, 60000);
 
   it('SIGTERM: lvsd exits 0 and table inet lvsd is gone', async () => {
-    lvsd!.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    lvsd.proc.kill('SIGTERM');
+    expect(await lvsd.exited).toBe(0);
     expect(tables()).not.toMatch(/table inet lvsd\b/);
-    expect(logs.some((l) => l.msg === 'nft forwarding stopped')).toBe(true);
+    expect(lvsd.logs.some((l) => l.msg === 'nft forwarding stopped')).toBe(true);
   }, 30000);
 });
 

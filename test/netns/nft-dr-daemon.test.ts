@@ -4,20 +4,19 @@
 // (read from lvsd's nft flow sets, not conntrack), a SIGHUP with new weights under a held flow,
 // and a clean SIGTERM (table and policy-routing rules gone).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { lvsdBin, repoRoot } from '../helpers/paths.js';
 import { BYPASS_CLIENT4, DrBypassTopology } from './nft-dr-topology.js';
 import { FETCH_JS, HOLD_JS, lvsadmRows, VIP4, rs4 } from './nft-topology.js';
+import { NsLvsd } from './ns-lvsd.js';
 
 const isRoot = process.getuid?.() === 0;
 if (!isRoot) console.log('skipping nft DR daemon netns test: it needs root (network namespaces, nftables)');
 const d = isRoot ? describe : describe.skip;
 
-const lvsadmBin = join(repoRoot, 'dist', 'src', 'bin', 'lvsadm.js');
 type Reply = { rs?: string; client?: string; error?: string; localPort?: number };
 const counts = (rs: Reply[]): Record<string, number> => {
   const c: Record<string, number> = {};
@@ -39,25 +38,12 @@ d('lvsd with engine nft, DR, replies bypassing the director', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lvsd-nft-dr-daemon-'));
   const conf = join(dir, 'lvsd.conf');
   const sock = join(dir, 'control.sock');
-  let lvsd: ChildProcess | null = null;
-  const logs: Record<string, unknown>[] = [];
-  let exited: Promise<number | null> = Promise.resolve(null);
-  let stderr = '';
+  let lvsd: NsLvsd;
 
   const fetch = async (n: number): Promise<Reply[]> => JSON.parse(await topo.runClient(FETCH_JS, [`http://${VIP4}/`, String(n)])) as Reply[];
-  const lvsadm = (...args: string[]): string => {
-    const r = spawnSync(process.execPath, [lvsadmBin, '--socket', sock, ...args], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`lvsadm ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout;
-  };
+  const lvsadm = (...args: string[]): string => lvsd.lvsadm(...args);
   // Generous: lvsd refreshes every 2 s, backing off to 10x a dump's duration on a loaded machine.
-  const until = async (cond: () => boolean, what: string, timeoutMs = 40000): Promise<void> => {
-    const deadline = Date.now() + timeoutMs;
-    while (!cond()) {
-      if (Date.now() > deadline) throw new Error(`timed out: ${what}; stderr: ${stderr}; last log: ${JSON.stringify(logs.slice(-3))}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  };
+  const until = (cond: () => boolean, what: string, timeoutMs = 40000): Promise<void> => lvsd.until(cond, what, timeoutMs);
   /** [weight, ActiveConn, InActConn] of a real server in `lvsadm -L -n`. */
   const row = (i: number): number[] => lvsadmRows(lvsadm('-L', '-n')).get(`TCP ${VIP4}:80 -> ${rs4(i)}:80`) ?? [];
   /** `lvsadm -L -n -c` lines as [state, source, virtual, destination]. */
@@ -66,28 +52,14 @@ d('lvsd with engine nft, DR, replies bypassing the director', () => {
   beforeAll(async () => {
     await topo.create();
     writeFileSync(conf, configText(sock, [1, 1, 1]));
-    lvsd = spawn('ip', ['netns', 'exec', topo.director, process.execPath, lvsdBin, '-n', '-f', conf, '--control-socket', sock, '--workers', '0'], {
-      cwd: repoRoot, env: { ...process.env, NOTIFY_SOCKET: '' }, stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    lvsd.stderr!.setEncoding('utf8').on('data', (t: string) => (stderr += t));
-    exited = new Promise((resolve) => lvsd!.once('exit', (code) => resolve(code)));
-    createInterface({ input: lvsd.stdout! }).on('line', (line) => {
-      try {
-        logs.push(JSON.parse(line) as Record<string, unknown>);
-      } catch {
-        logs.push({ raw: line });
-      }
-    });
-    await until(() => logs.some((l) => l.msg === 'lvsd started') || lvsd!.exitCode !== null, 'lvsd started', 60000);
-    expect({ exit: lvsd.exitCode, stderr, log: logs.slice(-3) }).toEqual({ exit: null, stderr: '', log: expect.anything() });
+    lvsd = new NsLvsd(topo.director, conf, sock);
+    await lvsd.started();
+    expect({ exit: lvsd.proc.exitCode, stderr: lvsd.stderr, log: lvsd.logs.slice(-3) }).toEqual({ exit: null, stderr: '', log: expect.anything() });
   }, 90000);
 
   afterAll(async () => {
     try {
-      if (lvsd && lvsd.exitCode === null && lvsd.signalCode === null) {
-        lvsd.kill('SIGKILL');
-        await exited;
-      }
+      await lvsd?.kill();
     } finally {
       topo.destroy();
       rmSync(dir, { recursive: true, force: true });
@@ -120,9 +92,9 @@ d('lvsd with engine nft, DR, replies bypassing the director', () => {
       expect(entries().filter((e) => e[0] === 'ESTABLISHED')).toEqual([['ESTABLISHED', `${BYPASS_CLIENT4}:${a.localPort}`, `${VIP4}:80`, `${rs4(held)}:80`]]);
 
       writeFileSync(conf, configText(sock, [1, 2, 3]));
-      const from = logs.length;
-      lvsd!.kill('SIGHUP');
-      await until(() => logs.slice(from).some((l) => l.msg === 'reload applied'), 'reload applied');
+      const from = lvsd.logs.length;
+      lvsd.proc.kill('SIGHUP');
+      await until(() => lvsd.logs.slice(from).some((l) => l.msg === 'reload applied'), 'reload applied');
       const b = await next();
       expect([b.rs, b.localPort]).toEqual([a.rs, a.localPort]);
       const fresh = await fetch(6);
@@ -134,8 +106,8 @@ d('lvsd with engine nft, DR, replies bypassing the director', () => {
   }, 90000);
 
   it('SIGTERM: exit 0, table inet lvsd and the DR policy-routing rules are gone', async () => {
-    lvsd!.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    lvsd.proc.kill('SIGTERM');
+    expect(await lvsd.exited).toBe(0);
     const ns = (args: string[]) => spawnSync('ip', ['netns', 'exec', topo.director, ...args], { encoding: 'utf8' }).stdout;
     expect(ns(['nft', 'list', 'tables'])).not.toMatch(/table inet lvsd\b/);
     expect(ns(['ip', 'rule', 'show'])).not.toMatch(/31000/);
