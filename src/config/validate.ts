@@ -90,6 +90,36 @@ function validateLvs(config: ConfigModel, ctx: Ctx): void {
     if (vs.ops && vs.protocol !== 'UDP') diag.error('ECONFIG_COMBINATION', "'ops' (one-packet scheduling) applies to UDP services only", keyLoc(vs, 'ops'));
     if (vs.persistence_granularity !== null) validateGranularity(vs, ctx);
     validateRealServers(vs, ctx);
+    if (vs.fullnat_snat) validateFullnatSnat(vs, config, ctx);
+  }
+}
+
+/** The address families a virtual_server's services have (a group may mix them). */
+function serviceFamilies(vs: VirtualServer, config: ConfigModel): Set<4 | 6> {
+  const own = vsFamily(vs) ?? (vs.real_server.length > 0 && vs.real_server.every((r) => r.family === 6) ? 6 : 4);
+  if (vs.key.kind !== 'group') return new Set([own]);
+  const name = vs.key.group;
+  const group = config.virtual_server_group.find((g) => g.name === name);
+  return new Set((group?.entries ?? []).map((e) => e.family ?? own));
+}
+
+/**
+ * A virtual_server's own `fullnat_snat` must name an address of each family its FULLNAT services
+ * have (lvsd_defs' address does not fill a gap: the operator chose this service's source). Checked
+ * here so `lvsd -t` says it, not only the nft engine when it programs the service.
+ */
+function validateFullnatSnat(vs: VirtualServer, config: ConfigModel, ctx: Ctx): void {
+  const snat = vs.fullnat_snat!;
+  const loc = keyLoc(vs, 'fullnat_snat');
+  const fullnat = vs.lvs_method?.method === 'FULLNAT' || vs.real_server.some((r) => r.lvs_method?.method === 'FULLNAT');
+  if (!fullnat) {
+    ctx.diag.warn('WCONFIG_IGNORED', `fullnat_snat has no effect: virtual_server ${vsName(vs)} has no FULLNAT real server`, loc);
+    return;
+  }
+  for (const fam of serviceFamilies(vs, config)) {
+    if ((fam === 6 ? snat.v6 : snat.v4) === null) {
+      ctx.diag.error('ECONFIG_FAMILY', `fullnat_snat has no IPv${fam} address for the IPv${fam} service virtual_server ${vsName(vs)}`, loc);
+    }
   }
 }
 

@@ -35,10 +35,27 @@ describe('fullnat_snat keyword', () => {
     expect(errors(vs('203.0.113.1 80', '    fullnat_snat 198.51.100.1 2001:db8::1 10.0.0.1\n'))).toHaveLength(1);
     expect(errors(vs('203.0.113.1 80', '    fullnat_snat not-an-address\n'))).toEqual([expect.stringMatching(/^4:fullnat_snat address 'not-an-address' is not a valid/)]);
   });
+
+  it('lvsd -t refuses a virtual_server whose own fullnat_snat has no address of its family, at the keyword', () => {
+    expect(errors(vs('2001:db8:3::10 80', '    fullnat_snat 198.51.100.7\n'))).toEqual(['4:fullnat_snat has no IPv6 address for the IPv6 service virtual_server [2001:db8:3::10]:80']);
+    expect(errors(vs('203.0.113.1 80', '    fullnat_snat 2001:db8:2::5\n'))).toEqual(['4:fullnat_snat has no IPv4 address for the IPv4 service virtual_server 203.0.113.1:80']);
+    // A group of both families needs both addresses; one address per family is enough.
+    const group = (snat: string) => `virtual_server_group both {\n    203.0.113.1 80\n    2001:db8:3::10 80\n}\nvirtual_server group both {\n    lvs_method FULLNAT\n    fullnat_snat ${snat}\n    real_server 198.51.100.11 80 {\n    }\n}\n`;
+    expect(errors(group('198.51.100.7'))).toEqual(['7:fullnat_snat has no IPv6 address for the IPv6 service virtual_server group both']);
+    expect(errors(group('198.51.100.7 2001:db8:2::7'))).toEqual([]);
+  });
+
+  it('warns that fullnat_snat does nothing on a service without FULLNAT', () => {
+    const r = load(vs('203.0.113.1 80', '    fullnat_snat 198.51.100.7\n').replace('lvs_method FULLNAT', 'lvs_method NAT'));
+    expect(r.config).not.toBeNull();
+    expect(r.diagnostics.items.map((d) => `${d.severity} ${d.loc?.line}:${d.message}`)).toContain('warning 4:fullnat_snat has no effect: virtual_server 203.0.113.1:80 has no FULLNAT real server');
+  });
 });
 
 describe('nftSnat: the FULLNAT source of each service', () => {
-  const cfg = load(`lvsd_defs {\n    fullnat_snat 198.51.100.6\n}\n${vs('203.0.113.1 80', '    fullnat_snat 198.51.100.5 2001:db8:2::5\n')}${vs('203.0.113.2 80')}${vs('2001:db8:3::10 80', '    fullnat_snat 198.51.100.7\n')}${vs('2001:db8:3::11 80')}`).config!;
+  const cfg = load(`lvsd_defs {\n    fullnat_snat 198.51.100.6\n}\n${vs('203.0.113.1 80', '    fullnat_snat 198.51.100.5 2001:db8:2::5\n')}${vs('203.0.113.2 80')}${vs('2001:db8:3::10 80', '    fullnat_snat 198.51.100.7 2001:db8:2::7\n')}${vs('2001:db8:3::11 80')}`).config!;
+  // lvsd -t refuses a missing family (above); the engine still checks, for models built otherwise.
+  cfg.virtual_server[2].fullnat_snat = { v4: '198.51.100.7', v6: null };
   const table = createTable();
   const dest = (addr: string) => ({ addr, port: 80, weight: 1, method: 'FULLNAT' as const, uThreshold: 0, lThreshold: 0 });
   table.applySpec({ services: [
