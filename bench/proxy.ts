@@ -14,20 +14,12 @@ import { createTable, type IpvsTable } from '../src/ipvs/index.js';
 import { ProxyEngine } from '../src/forward/proxy/index.js';
 
 const WORKERS = Math.max(1, Math.min(2, os.availableParallelism()));
-const DURATION_S = 3;
+const DURATION_S = Number(process.env.LVSD_BENCH_PROXY_SECONDS ?? 2);
 const IDLE_CONNS = 2000;
 const NGINX = { addr: '127.0.0.1', port: 18180 };
 const HAPROXY = { addr: '127.0.0.41', port: 18181 };
 const LVSD = { addr: '127.0.0.42', port: 18182 };
 const LVSD_NODE = { addr: '127.0.0.43', port: 18183 };
-
-interface Figures {
-  keepAliveRps: number;
-  newConnRps: number;
-  largeMBps: number;
-  p99ms: number;
-  memPerIdleKiB: number | null;
-}
 
 function have(cmd: string): boolean {
   return spawnSync('bash', ['-c', `command -v ${cmd}`]).status === 0;
@@ -153,30 +145,109 @@ interface Target {
   withSelf?: boolean;
 }
 
+type Figure = 'keepAlive' | 'newConn' | 'large';
+const FIGURES: readonly Figure[] = ['keepAlive', 'newConn', 'large'];
+
+/** One short wrk run of a figure against t: the figure's value (and p99 for keep-alive). */
+async function runFigure(fig: Figure, t: Target): Promise<{ value: number; p99: number }> {
+  const url = `http://${t.addr}:${t.port}`;
+  if (fig === 'keepAlive') {
+    const r = await wrk(`${url}/small`, 64);
+    return { value: r.rps, p99: r.p99 };
+  }
+  if (fig === 'newConn') return { value: (await wrk(`${url}/small`, 32, ['-H', 'Connection: close'])).rps, p99: NaN };
+  return { value: (await wrk(`${url}/large`, 4)).mbps, p99: NaN };
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+interface Measured {
+  /** per target: every run's value and p99 */
+  runs: Map<string, { value: number[]; p99: number[] }>;
+  /** per compared target: value/baseline of each A-B pair */
+  ratios: Map<string, number[]>;
+}
+
 /**
- * Each figure is run for every target in the order A B C C B A and averaged, so load from the
- * rest of the machine that drifts during the bench weighs on every target alike.
+ * The machine drifts by 30-40 % over a bench, so a figure is taken in short interleaved rounds:
+ * each round runs the baseline (HAProxy) right next to each compared target, in the order A B
+ * in even rounds and B A in odd ones, and the ratio of each such pair is kept. The median of
+ * the per-pair ratios (and their range) is what drift cannot bias; `extraRounds` limits the
+ * targets that are only shown (direct nginx, the Node relay) to their first rounds.
  */
-async function measureAll(targets: Target[]): Promise<Map<string, Figures>> {
-  const sum = new Map<string, Figures>(targets.map((t) => [t.name, { keepAliveRps: 0, newConnRps: 0, largeMBps: 0, p99ms: 0, memPerIdleKiB: null }]));
-  const order = [...targets, ...[...targets].reverse()];
+async function measureFigure(fig: Figure, baseline: Target, compared: Target[], rounds: number, extra: Target[], extraRounds: number): Promise<Measured> {
+  const runs = new Map<string, { value: number[]; p99: number[] }>();
+  const ratios = new Map<string, number[]>(compared.map((t) => [t.name, []]));
+  const run = async (t: Target): Promise<number> => {
+    const r = await runFigure(fig, t);
+    let e = runs.get(t.name);
+    if (!e) runs.set(t.name, (e = { value: [], p99: [] }));
+    e.value.push(r.value);
+    e.p99.push(r.p99);
+    return r.value;
+  };
+  for (let round = 0; round < rounds; round++) {
+    for (const t of compared) {
+      let a: number, b: number;
+      if (round % 2 === 0) {
+        b = await run(baseline);
+        a = await run(t);
+      } else {
+        a = await run(t);
+        b = await run(baseline);
+      }
+      if (b > 0) ratios.get(t.name)!.push(a / b);
+    }
+    if (round < extraRounds) for (const t of extra) await run(t);
+  }
+  return { runs, ratios };
+}
+
+/** Idle memory (fresh processes first), then every figure in interleaved rounds; prints all. */
+async function measureAll(baseline: Target, compared: Target[], extra: Target[]): Promise<void> {
+  const rounds = Math.max(1, Number(process.env.LVSD_BENCH_PROXY_ROUNDS ?? 6));
+  const wantedFigs = (process.env.LVSD_BENCH_PROXY_FIGURES ?? '').split(',').filter(Boolean);
+  const figs = wantedFigs.length ? FIGURES.filter((f) => wantedFigs.includes(f)) : FIGURES;
+  const all = [baseline, ...compared, ...extra];
+  const mem = new Map<string, number>();
   // idle memory first, on fresh processes: after the load, expiring TIME_WAIT entries and the
   // collection of the load's garbage would shrink the figure while it is being taken
-  for (const t of targets) if (t.pids) sum.get(t.name)!.memPerIdleKiB = await memPerIdle(t.addr, t.port, t.pids, t.withSelf ?? false);
-  for (const t of order) {
-    const f = sum.get(t.name)!;
-    const r = await wrk(`http://${t.addr}:${t.port}/small`, 64);
-    f.keepAliveRps += r.rps / 2;
-    f.p99ms += r.p99 / 2;
+  if (process.env.LVSD_BENCH_PROXY_MEMORY !== '0') {
+    for (const t of all) if (t.pids) mem.set(t.name, await memPerIdle(t.addr, t.port, t.pids, t.withSelf ?? false));
   }
-  for (const t of order) sum.get(t.name)!.newConnRps += (await wrk(`http://${t.addr}:${t.port}/small`, 32, ['-H', 'Connection: close'])).rps / 2;
-  for (const t of order) sum.get(t.name)!.largeMBps += (await wrk(`http://${t.addr}:${t.port}/large`, 4)).mbps / 2;
-  for (const t of targets) {
-    const f = sum.get(t.name)!;
-    const mem = f.memPerIdleKiB;
-    console.log(`${t.name.padEnd(11)} keep-alive ${f.keepAliveRps.toFixed(0).padStart(8)} req/s  new-conn ${f.newConnRps.toFixed(0).padStart(7)} conn/s  large ${f.largeMBps.toFixed(0).padStart(6)} MB/s  p99 ${f.p99ms.toFixed(2)} ms  idle ${mem === null ? 'n/a' : mem.toFixed(1) + ' KiB/conn'}`);
+  const results = new Map<Figure, Measured>();
+  for (const f of figs) results.set(f, await measureFigure(f, baseline, compared, rounds, extra, Math.min(2, rounds)));
+  const med = (f: Figure, name: string, what: 'value' | 'p99' = 'value'): number | null => {
+    const r = results.get(f)?.runs.get(name)?.[what];
+    return r && r.length ? median(r) : null;
+  };
+  const fmt = (x: number | null, digits: number, width: number): string => (x === null ? 'n/a' : x.toFixed(digits)).padStart(width);
+  console.log(`(figures: median over runs; lvsd and HAProxy ${rounds} runs each, interleaved; others ${Math.min(2, rounds)})`);
+  for (const t of all) {
+    const m = mem.get(t.name);
+    console.log(`${t.name.padEnd(11)} keep-alive ${fmt(med('keepAlive', t.name), 0, 8)} req/s  new-conn ${fmt(med('newConn', t.name), 0, 7)} conn/s  large ${fmt(med('large', t.name), 0, 6)} MB/s  p99 ${fmt(med('keepAlive', t.name, 'p99'), 2, 0)} ms  idle ${m === undefined ? 'n/a' : m.toFixed(1) + ' KiB/conn'}`);
   }
-  return sum;
+  const goals: Record<Figure, string> = { keepAlive: '>= 1.0', newConn: '>= 0.9', large: '>= 1.0' };
+  const label: Record<Figure, string> = { keepAlive: 'keep-alive', newConn: 'new-conn', large: 'large' };
+  for (const t of compared) {
+    const parts: string[] = [];
+    for (const f of figs) {
+      const rs = results.get(f)!.ratios.get(t.name)!;
+      if (!rs.length) continue;
+      parts.push(`${label[f]} ${median(rs).toFixed(2)}x [${Math.min(...rs).toFixed(2)}-${Math.max(...rs).toFixed(2)}] (goal ${goals[f]})`);
+    }
+    const p99 = med('keepAlive', t.name, 'p99');
+    const hp99 = med('keepAlive', baseline.name, 'p99');
+    if (p99 !== null && hp99) parts.push(`p99 ${(p99 / hp99).toFixed(2)}x`);
+    const m = mem.get(t.name);
+    const hm = mem.get(baseline.name);
+    if (m !== undefined && hm) parts.push(`idle memory ${(m / hm).toFixed(2)}x (goal <= 1.0)`);
+    console.log(`${t.name}/${baseline.name} (median of per-pair ratios [range]): ${parts.join('  ')}`);
+  }
 }
 
 /** engine.reconcile() with 1,000 services that did not change (a reload calls it). */
@@ -255,13 +326,16 @@ listen vs
     await waitPort(NGINX.addr, NGINX.port);
     await waitPort(HAPROXY.addr, HAPROXY.port);
 
-    console.log(`workers/threads: ${WORKERS}; wrk ${DURATION_S}s per run, each figure the mean of two runs per proxy (order A B C C B A); idle memory over ${IDLE_CONNS} connections`);
-    const ratio = (x: number, y: number): string => (y > 0 ? (x / y).toFixed(2) : 'n/a');
+    console.log(`workers/threads: ${WORKERS}; wrk ${DURATION_S}s per run; idle memory over ${IDLE_CONNS} connections`);
     // LVSD_BENCH_PROXY_WORKERS=0 runs the Node relay in the primary (for comparison)
     const workers = Number(process.env.LVSD_BENCH_PROXY_WORKERS ?? WORKERS);
-    const targets: Target[] = [{ name: 'haproxy', ...HAPROXY, pids: () => [haproxy.pid!] }];
+    const baseline: Target = { name: 'haproxy', ...HAPROXY, pids: () => [haproxy.pid!] };
+    const compared: Target[] = [];
+    const extra: Target[] = [{ name: 'direct', ...NGINX, pids: null }];
     const lvsd: { name: string; engine: ProxyEngine; table: IpvsTable }[] = [];
-    for (const [relay, at] of [['native', LVSD], ['node', LVSD_NODE]] as const) {
+    // LVSD_BENCH_PROXY_NODE=0 leaves the Node relay out (quicker A/B of the native one)
+    const relays = process.env.LVSD_BENCH_PROXY_NODE === '0' ? [['native', LVSD] as const] : [['native', LVSD] as const, ['node', LVSD_NODE] as const];
+    for (const [relay, at] of relays) {
       const table = createTable();
       table.applySpec({ services: [{
         key: { kind: 'addr', protocol: 'tcp', addr: at.addr, port: at.port }, scheduler: 'rr',
@@ -280,15 +354,14 @@ listen vs
       }
       await waitPort(at.addr, at.port);
       // lvsd's memory: its helpers/workers and this process (the primary, which owns the table)
-      targets.push({ name: `lvsd-${relay}`, ...at, pids: () => engine.workerPids(), withSelf: true });
-      lvsd.push({ name: `lvsd-${relay}`, engine, table });
+      const t: Target = { name: `lvsd-${relay}`, ...at, pids: () => engine.workerPids(), withSelf: true };
+      // the Node relay is shown for comparison; the native one is the engine's default
+      if (relay === 'native') compared.push(t);
+      else extra.push(t);
+      lvsd.push({ name: t.name, engine, table });
     }
-    await measureAll([{ name: 'direct', ...NGINX, pids: null }]);
-    const figs = await measureAll(targets);
-    const h = figs.get('haproxy')!;
+    await measureAll(baseline, compared.length ? compared : extra.splice(1), extra);
     for (const { name, engine, table } of lvsd) {
-      const l = figs.get(name)!;
-      console.log(`${name}/haproxy: keep-alive ${ratio(l.keepAliveRps, h.keepAliveRps)}x (goal >= 1.0)  new-conn ${ratio(l.newConnRps, h.newConnRps)}x (goal >= 0.9)  large ${ratio(l.largeMBps, h.largeMBps)}x (goal >= 1.0)  p99 ${ratio(l.p99ms, h.p99ms)}x  idle memory ${ratio(l.memPerIdleKiB ?? 0, h.memPerIdleKiB ?? 0)}x (goal <= 1.0)`);
       const svc = table.services[0]!;
       engine.sweep();
       console.log(`${name} table: conns ${svc.stats.conns}, in ${svc.stats.inBytes} B, out ${svc.stats.outBytes} B (exact totals across ${workers} workers)`);
