@@ -170,6 +170,11 @@ export class IpvsTable {
   };
   /** connections refused because no destination was available */
   noDestCount = 0;
+  /**
+   * The sync daemon's (src/sync) view of new connections, state changes and re-armed timers;
+   * null when no master sync daemon runs.
+   */
+  syncObserver: ((conn: Conn, nowMs: number) => void) | null = null;
 
   constructor(private readonly registry: SchedulerRegistry) {}
 
@@ -266,6 +271,7 @@ export class IpvsTable {
     dest.stats.conns++;
     this.totals.conns++;
     if (svc.ops && protocol === 'udp') this.arm(conn, nowMs); // one-packet: gone at the next sweep
+    this.syncObserver?.(conn, nowMs);
     return { ok: true, conn, dest, viaTemplate, sorry };
   }
 
@@ -326,6 +332,7 @@ export class IpvsTable {
     }
     if (conn.service.ops && conn.protocol === 'udp') return; // one-packet: already expiring
     this.arm(conn, nowMs + stateTimeoutMs(conn.protocol, state, this.timeouts));
+    this.syncObserver?.(conn, nowMs);
   }
 
   /** Kernel rule (schedulers.md §1): only ESTABLISHED counts as active. */
@@ -348,6 +355,43 @@ export class IpvsTable {
   touch(conn: Conn, nowMs: number): void {
     if (conn.service.ops && conn.protocol === 'udp') return;
     this.arm(conn, nowMs + stateTimeoutMs(conn.protocol, conn.state, this.timeouts));
+    this.syncObserver?.(conn, nowMs);
+  }
+
+  /** Current timeout (ms) of a connection in `state` (what a sync master announces). */
+  timeoutFor(conn: Conn): number {
+    return stateTimeoutMs(conn.protocol, conn.state, this.timeouts);
+  }
+
+  /**
+   * Sync backup (ip_vs_proc_conn): installs a connection or persistence template the master
+   * announced, bound to `dest` of `svc`, expiring at `expiresAt`. A template is found again by
+   * schedule() for its (already masked) client address; connections are not linked to it.
+   */
+  adoptSynced(
+    svc: Service, dest: Dest,
+    e: { protocol: Protocol; clientAddr: string; clientPort: number; vaddr: string; vport: number; state: ConnState; template: boolean },
+    expiresAt: number,
+  ): Conn {
+    const conn = this.newConn(svc, dest, e.protocol, e.clientAddr, e.clientPort, e.vaddr, e.vport, e.state, e.template, null, expiresAt);
+    if (e.template) {
+      const key = this.templateKeyOf(conn);
+      const old = this.templates.get(key);
+      if (old && old !== conn) this.arm(old, 0); // replaced: it ends once its connections do
+      this.templates.set(key, conn);
+    }
+    return conn;
+  }
+
+  /** Sync backup: a known entry's state and timer as the master announced them. */
+  resynced(conn: Conn, state: ConnState, expiresAt: number): void {
+    if (!this.conns.has(conn.id)) return;
+    conn.state = state;
+    if (!conn.template && (conn.protocol === 'tcp' || conn.protocol === 'sctp')) {
+      this.applyActivity(conn);
+      conn.dest.service.sched.changed?.(conn.dest);
+    }
+    this.arm(conn, expiresAt);
   }
 
   /** Count traffic: in = client to real server, out = real server to client. */
