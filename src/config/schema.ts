@@ -346,6 +346,11 @@ export function flag(def = false, extra: Extra<boolean> = {}): KeywordSpec<boole
   return spec((s, ctx) => (expectArgs(s, ctx, 0, 1, 'at most one on|off argument') ? (s.args.length ? readBool(s.args[0], ctx) : true) : undefined), () => def, extra);
 }
 
+/** Like flag, but absent means null ("unset": keepalived then falls back to another setting). */
+export function optFlag(extra: Extra<boolean | null> = {}): KeywordSpec<boolean | null> {
+  return spec<boolean | null>((s, ctx) => (expectArgs(s, ctx, 0, 1, 'at most one on|off argument') ? (s.args.length ? readBool(s.args[0], ctx) : true) : undefined), () => null, extra);
+}
+
 export function int<D extends number | null = number>(def: D, min: number, max: number, extra: Extra<number | D> = {}): KeywordSpec<number | D> {
   return spec<number | D>((s, ctx) => (expectArgs(s, ctx, 1, 1, `one integer (${min}..${max})`) ? readInt(s.args[0], ctx, min, max, `'${s.key.text}'`) : undefined), () => def, extra);
 }

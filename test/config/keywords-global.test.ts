@@ -125,9 +125,6 @@ describe('global_defs', () => {
     expect(g.nftables).toBe('keepalived');
     expect(g.vrrp_iptables).toEqual(['INPUT']);
     expect(r.notActed).toEqual([
-      "2:3: warning WCONFIG_NOT_ACTED 'notification_email' is read but lvsd does not act on it",
-      "6:3: warning WCONFIG_NOT_ACTED 'smtp_server' is read but lvsd does not act on it",
-      "7:3: warning WCONFIG_NOT_ACTED 'smtp_alert' is read but lvsd does not act on it",
       "8:3: warning WCONFIG_NOT_ACTED 'lvs_sync_daemon' is read but lvsd does not act on it",
       "9:3: warning WCONFIG_NOT_ACTED 'lvs_timeouts' is read but lvsd does not act on it",
       "10:3: warning WCONFIG_NOT_ACTED 'lvs_flush_on_stop' is read but lvsd does not act on it",

@@ -6,7 +6,7 @@
 import { Diagnostics } from '../diagnostics.js';
 import { Stmt } from '../parse.js';
 import {
-  address, block, Ctx, custom, ModelOf, readBlock, expectArgs, flag, int, intOrBare, itemWords, listBlock, readAddress, readInt, readPort, script, str, timer, words,
+  address, block, Ctx, custom, ModelOf, readBlock, expectArgs, flag, int, intOrBare, itemWords, listBlock, optFlag, readAddress, readInt, readPort, script, str, timer, words,
 } from '../schema.js';
 import { staticKeywords } from './static.js';
 import { trackKeywords } from './track.js';
@@ -249,17 +249,18 @@ export const globalDefsSchema = {
   vrrp_owner_ignore_adverts: flag(false, off),
   log_unknown_vrids: flag(false, off),
 
-  // SMTP alerts (not acted on)
+  // SMTP alerts (src/alert). The three smtp_alert* are null when unset: keepalived's fallbacks
+  // differ by object (core/global_data.c, vrrp.c, check_data.c).
   notification_email: custom<string[]>(
     (s, ctx) => {
       const items = listBlock((it: Stmt) => itemWords(it).map((w) => w.text)).parse(s, ctx);
       return items?.flat();
     },
     () => [],
-    { acted: false, merge: (a, b) => a.concat(b) },
+    { merge: (a, b) => a.concat(b) },
   ),
-  /** null: keepalived@<local host name>. */
-  notification_email_from: str(null, off),
+  /** null: <user running lvsd>@<local host name> (keepalived set_default_email_from). */
+  notification_email_from: str(null),
   smtp_server: custom<SmtpServer | null>(
     (s, ctx) => {
       if (!expectArgs(s, ctx, 1, 2, 'a host and optionally a port')) return undefined;
@@ -267,17 +268,16 @@ export const globalDefsSchema = {
       return p === undefined ? undefined : { host: s.args[0].text, port: p };
     },
     () => null,
-    off,
   ),
   /** null: the local host name. */
-  smtp_helo_name: str(null, off),
-  smtp_connect_timeout: int(30, 1, 0x7fffffff, off),
-  smtp_alert: flag(false, off),
-  smtp_alert_vrrp: flag(false, off),
-  smtp_alert_checker: flag(false, off),
+  smtp_helo_name: str(null),
+  smtp_connect_timeout: int(30, 1, 0x7fffffff),
+  smtp_alert: optFlag(),
+  smtp_alert_vrrp: optFlag(),
+  smtp_alert_checker: optFlag(),
   checker_log_all_failures: flag(false, off),
-  no_email_faults: flag(false, off),
-  no_checker_emails: flag(false, off),
+  no_email_faults: flag(false),
+  no_checker_emails: flag(false),
   rs_init_notifies: flag(false, off),
 
   // LVS kernel options (not acted on: lvsd has its own forwarding engines)

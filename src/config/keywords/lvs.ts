@@ -5,7 +5,7 @@ import { SCHEDULER_NAMES, SchedulerName } from '../../sched/types.js';
 import { compileBodyRegex, REGEX_OPTIONS } from '../../check/index.js';
 import { Stmt } from '../parse.js';
 import {
-  address, block, blocks, canonicalAddress, choice, expectBlock, setHidden, Ctx, custom, expectArgs, Family, flag, int, intOrBare, itemWords, listBlock, ModelOf, port, readAddress,
+  address, block, blocks, canonicalAddress, choice, expectBlock, setHidden, Ctx, custom, expectArgs, Family, flag, int, intOrBare, itemWords, listBlock, ModelOf, optFlag, port, readAddress,
   readInt, readPort, script, str, text, timer, words, Located, KeywordSpec, keyLoc,
 } from '../schema.js';
 
@@ -324,7 +324,8 @@ export const realServerSchema = {
   notify_down: script(),
   uthreshold: int(0, 0, 0x7fffffff),
   lthreshold: int(0, 0, 0x7fffffff),
-  smtp_alert: flag(false, { acted: false }),
+  /** null: global smtp_alert_checker, else smtp_alert (keepalived check_data.c). */
+  smtp_alert: optFlag(),
   virtualhost: str(null),
   snmp_name: text(null, { acted: false }),
   ...serverTiming,
@@ -407,7 +408,8 @@ export const virtualServerSchema = {
   persistence_granularity: str(null),
   protocol: choice(['TCP', 'UDP', 'SCTP'] as const, 'TCP', { fold: true }),
   ha_suspend: flag(false),
-  smtp_alert: flag(false, { acted: false }),
+  /** null: global smtp_alert_checker, else smtp_alert (keepalived check_data.c). */
+  smtp_alert: optFlag(),
   virtualhost: str(null),
   snmp_name: text(null, { acted: false }),
   alpha: flag(false),

@@ -52,7 +52,8 @@ export const syncGroupSchema = {
   notify_stop: script(),
   notify: script(),
   notify_priority_changes: flag(false, off),
-  smtp_alert: flag(false, off),
+  /** null: global smtp_alert_vrrp, else smtp_alert (keepalived vrrp.c). */
+  smtp_alert: inheritFlag(),
   /** Deprecated in keepalived (ignored there too). */
   global_tracking: flag(false, off),
   sync_group_tracking_weight: flag(false, off),
@@ -278,7 +279,8 @@ export const vrrpInstanceSchema = {
   timer_expired_backup: intOrBare(null, 254, 1, 254, { acted: false, aliases: ['thread_timer_expired'] }),
   owner_ignore_adverts: inheritFlag(off),
   notify_priority_changes: flag(false, off),
-  smtp_alert: flag(false, off),
+  /** null: global smtp_alert_vrrp, else smtp_alert (keepalived vrrp.c). */
+  smtp_alert: inheritFlag(),
   kernel_rx_buf_size: int(null, 0, UINT32, off),
   debug: int(0, 0, 4, off),
   /** Deprecated: use linkbeat_interfaces. */
