@@ -3,10 +3,11 @@
 // burst of alerts waits its turn instead of opening hundreds of connections. Failures are logged
 // and counted; nothing here throws at the caller.
 
+import { hostname, userInfo } from 'node:os';
 import { alertBody, alertSubject, type Alert } from './alert.js';
 import { SmtpError } from './errors.js';
 import { composeMessage, rfc5322Date } from './message.js';
-import type { AlertPolicy, MailSettings } from './policy.js';
+import type { AlertPolicy, HostIdentity, MailSettings } from './policy.js';
 import { sendMail, type SmtpOutcome, type SmtpRequest } from './smtp-client.js';
 import { AlertTracker, type CheckChange } from './tracker.js';
 
@@ -143,4 +144,15 @@ export class Alerter {
       this.o.logger.warn({ server, subject: job.subject, code: err?.code, step: err?.step, status: err?.status, error: err?.message }, 'smtp alert not sent');
     }
   }
+}
+
+/** This host's name and the user lvsd runs as (for the default HELO and sender). */
+export function localIdentity(): HostIdentity {
+  let user = process.env.USER ?? 'root';
+  try {
+    user = userInfo().username;
+  } catch {
+    // no passwd entry for this uid: keep $USER
+  }
+  return { hostname: hostname(), user };
 }

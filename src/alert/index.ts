@@ -1,5 +1,5 @@
 // src/alert public API: keepalived's email alerts (notification_email, smtp_server, smtp_alert).
-export { Alerter } from './alerter.js';
+export { Alerter, localIdentity } from './alerter.js';
 export type { AlerterOptions, AlertCounters, AlertLogger } from './alerter.js';
 export { alertPolicyOf, resolveFlag, EMPTY_POLICY } from './policy.js';
 export type { AlertPolicy, AlertIds, HostIdentity, MailSettings, VsPolicy, RsPolicy } from './policy.js';

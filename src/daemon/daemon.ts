@@ -7,6 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { CheckRunner } from '../check/index.js';
+import { Alerter, alertPolicyOf, localIdentity } from '../alert/index.js';
 import type { CheckEvent, VirtualServerCheckSpec } from '../check/index.js';
 import { ConfigError, diffConfigs, loadConfig, renderPlan } from '../config/index.js';
 import type { ConfigModel, Diagnostic, PlanItem } from '../config/index.js';
@@ -54,6 +55,7 @@ export interface ReloadOutcome {
 
 const DEFAULT_RUNNING_SUFFIX = '.running.conf';
 
+const ALERT_STOP_WAIT_MS = 3000;
 export class Daemon {
   readonly table: IpvsTable = createTable();
   private config!: ConfigModel;
@@ -66,6 +68,8 @@ export class Daemon {
   private checkSpecs = new Map<string, VirtualServerCheckSpec>();
   private readonly health = new HealthOverlay();
   private engine: ProxyEngine | null = null;
+  /** Email alerts (global_defs smtp_alert...): queued, never waited on by VRRP or the checkers. */
+  private readonly alerts: Alerter;
   /** The nft engine for services whose `engine` is nft; the proxy serves the others. */
   private nft: NftForwarder | null = null;
   private checks: CheckRunner | null = null;
@@ -90,6 +94,7 @@ export class Daemon {
     this.clock = opts.clock ?? (() => performance.now());
     this.log = opts.logger;
     // Current kernels report the configured method (ip_vs_ctl.c __ip_vs_update_dest no longer
+    this.alerts = new Alerter({ logger: this.log });
     // sets IP_VS_CONN_F_LOCALNODE for local addresses), so no real server lists as "Local".
     this.tableControl = new IpvsTableControl(this.table, { now: this.clock, isLocalAddress: () => false });
     this.schedules = new Schedules(this.log, (name, action, sch) => this.runSchedule(name, action, sch), opts.cron);
@@ -201,6 +206,8 @@ export class Daemon {
     await this.engine?.stop(drainMs);
     await this.nft?.stop();
     this.log.info({}, 'lvsd stopped');
+    // The STOP alerts just queued get a moment, no more: stopping never waits on a mail server.
+    await this.alerts.idle(ALERT_STOP_WAIT_MS);
   }
 
   statusText(): string {
@@ -246,6 +253,7 @@ export class Daemon {
   }
 
   /**
+    this.alerts.setPolicy(alertPolicyOf(config, localIdentity(), { vsId, endpoint }));
    * Checker specs for the running config; with the plan from the previous one, a virtual server
    * the plan does not name keeps its spec object (null: build all). SSL and track_file feed
    * every checker spec, so a change there rebuilds all.
@@ -286,6 +294,7 @@ export class Daemon {
       return;
     }
     this.applyVs(e.vs, { vs: e.vs, rs: e.rs, kind: e.kind, up: e.up, weight: e.weight, inTable: e.inTable, checker: e.checker, reason: e.reason, took_ms: e.took_ms });
+    this.alerts.checkEvent(e);
   }
 
   private applyVs(id: string, why: Record<string, unknown>): void {
@@ -401,6 +410,7 @@ export class Daemon {
   }
 
   /**
+    this.alerts.vrrpState(name, to);
    * One STATUS= per burst of events: statusText walks the whole table, and a reload or a start
    * can bring one health event per real server (10,000 of them made this quadratic).
    */
