@@ -59,7 +59,7 @@ describe('ruleset: DR VIP services', () => {
     expect(text).toContain('add set inet lvsd drf_4c000001 { type ipv4_addr . inet_service . ipv4_addr . inet_service; flags dynamic,timeout;');
     expect(text).not.toMatch(/flush set inet lvsd dr[fec]_/);
     expect(text).toContain('add element inet lvsd drtrack { 0x4c000001 : jump drt_4c000001 }');
-    expect(text).toMatch(/drt_4c000001 update @drf_4c000001 \{ ip saddr \. th sport \. ip daddr \. th dport timeout 900s counter \} update @dre_4c000001/);
+    expect(text).toMatch(/drt_4c000001 update @drf_4c000001 \{ ip saddr \. th sport \. ip daddr \. th dport timeout 900s counter \} update @dri_4c000001 \{ [^}]+ timeout 900s \} update @dre_4c000001/);
   });
   it('deletes a gone dest\'s chain and sets after everything that referred to them was refilled', () => {
     const del = text.indexOf('delete chain inet lvsd drt_4c000005');

@@ -10,7 +10,8 @@
 //   exact: a CLOSE flow's ACKs re-arm 120 s (IPVS keeps 10 s); a RST in SYN_RECV closes it (IPVS
 //   keeps SYN_RECV); a SYN in ESTABLISHED goes to SYN_RECV (IPVS stays ESTABLISHED); a flow idle
 //   within 10 s of its expiry after a FIN shows CLOSE;
-// - packets/bytes count the client's direction only (the replies never cross the director).
+// - packets/bytes count the client's direction only (the replies never cross the director);
+// - a fwmark service carries TCP and UDP: its UDP flows are also in `dru_` and shown as UDP.
 
 import type { CtEntry } from './conntrack-line.js';
 import { DR_TIMEOUTS } from './ruleset.js';
@@ -20,7 +21,7 @@ interface NftElem {
   elem?: { val?: unknown; timeout?: unknown; expires?: unknown; counter?: { packets?: unknown; bytes?: unknown } };
 }
 
-const SET_NAME = /^(drf|dre|drc)_([0-9a-f]{1,8})$/;
+const SET_NAME = /^(drf|dre|drc|dru)_([0-9a-f]{1,8})$/;
 
 interface Flow {
   src: string;
@@ -73,12 +74,14 @@ export function parseDrFlows(json: string, protoOf: (mark: number) => 'tcp' | 'u
     const m = SET_NAME.exec(name)!;
     if (m[1] !== 'drf') continue;
     const mark = parseInt(m[2], 16) >>> 0;
-    const proto = protoOf(mark);
-    if (!proto) continue;
+    const serviceProto = protoOf(mark);
+    if (!serviceProto) continue;
+    const udp = new Set((sets.get(`dru_${m[2]}`) ?? []).map(keyOf));
     const est = new Set((sets.get(`dre_${m[2]}`) ?? []).map(keyOf));
     const closing = new Set((sets.get(`drc_${m[2]}`) ?? []).map(keyOf));
     for (const f of flows) {
       const k = keyOf(f);
+      const proto = udp.has(k) ? 'udp' : serviceProto;
       let state = 'UDP';
       if (proto === 'tcp') {
         // IPVS input-only: FIN in ESTABLISHED -> FIN_WAIT, in SYN_RECV -> TIME_WAIT; RST -> CLOSE.

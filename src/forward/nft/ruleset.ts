@@ -2,25 +2,37 @@
 //
 // Packet path (priorities relative to conntrack at -200 and NAT at -100/100):
 //   raw_pre  (-450, before defrag)  count fragments for VIPs
-//   pre      (-140, after conntrack) restore DR marks; first packet of a flow to a service ->
+//   pre      (-140, after conntrack) DR checks (below); first packet of a flow to a service ->
 //            new_flow: TCP without a lone SYN dropped (IPVS's rule), else jump nfqueue, whose
 //            single NFQUEUE rule the native helper installs (nft(8) cannot write it)
 //   nat_pre  (-100) verdict mark -> ct mark; DNAT by ct mark (NAT, FULLNAT)
 //   nat_post (100)  FULLNAT: SNAT by ct mark (or masquerade)
 // DR flows are not rewritten: their mark selects a policy-routing table (see dr-routes.ts).
 //
-// DR VIP services bypass conntrack: the real servers may reply straight to the client, so the
+// DR services bypass conntrack: the real servers may reply straight to the client, so the
 // director sees one direction only, which conntrack takes for invalid (the skb loses its ct and
-// ct mark). Their packets are `notrack`ed (dr_raw, -300) and carried by a per-dest dynamic set
-// of flows (client addr . port . VIP . port) instead, like IPVS's connection table:
-//   pre      (-140) untracked DR packet: a flow found in a dest's `drf_<mark>` set gets that
-//            dest's mark; else a lone TCP SYN (or any UDP) is queued to lvsd, else dropped (nosyn)
-//   dr_track (-130) by mark, the dest's chain `drt_<mark>` refreshes the flow's element with the
+// ct mark). Their flows live in a per-dest dynamic set (client addr . port . VIP . port) instead,
+// like IPVS's connection table, and a packet's mark comes from that set, never from conntrack:
+//   dr_raw   (-300) notrack: VIP services by VIP/port; fwmark services by the operator's mark
+//            when it is set before -300, and by the flow (set `fwf4`/`fwf6`) otherwise, so only
+//            the first packet of a fwmark flow is tracked (with a 1 s ct timeout, `drct*`)
+//   pre      (-140) a DR VIP packet, a packet carrying a fwmark DR service's mark (the operator
+//            marks at mangle, -150, at the latest) or a known fwmark flow: a flow found in a
+//            dest's `drf_<mark>` set gets that dest's mark; else a lone TCP SYN (or any UDP) is
+//            queued to lvsd, else dropped (nosyn). IPVS too finds a connection by its tuple
+//            first and looks at the mark only for a new one (ip_vs_in).
+//            ICMP errors (IPv4 unreachable, source quench, time exceeded; ICMPv6 errors) whose
+//            embedded packet is a reply of a DR flow (VIP:vport -> client:cport) go to the dest
+//            owning the flow, as IPVS's ip_vs_in_icmp does; the lookup uses `dri_<mark>`, the
+//            same flows keyed by raw header fields (nft 1.0.6 cannot compare raw payload with a
+//            typed key). Others addressed to a VIP are dropped unless conntrack relates them to
+//            a NAT/FULLNAT flow (it rewrites those), counted `icmpunknown`.
+//   dr_track (-130) by mark, the dest's chain `drt_<mark>` refreshes the flow's elements with the
 //            timeout of IPVS's input-only TCP state (SYN 60 s, ESTABLISHED 900 s, FIN 120 s,
 //            RST 10 s; UDP 300 s) and counts its packets; `dre_`/`drc_` sets remember
-//            "established" and "closing" for lvsd's state view. An untracked DR packet without a
-//            mark (lvsd dead, fail-open) is dropped: forwarding it unscheduled would loop it back
-//            to the router that sent it.
+//            "established" and "closing", `dru_` UDP flows of fwmark services, for lvsd's state
+//            view. An untracked DR packet without a mark (lvsd dead, fail-open) is dropped:
+//            forwarding it unscheduled would loop it back to the router that sent it.
 // The flow sets are never flushed by a re-apply (flows survive reloads and restarts); a dest's
 // sets and chain are deleted once it is gone and has no flows left.
 // Re-applying flushes and refills every chain/set except `nfqueue`, in one transaction.
@@ -40,14 +52,19 @@ export interface MarkedDest {
   addr: string;
   port: number;
   snatAddr?: string;
-  /** DR dest of a VIP service: carried by its own flow set without conntrack. */
+  /** DR dest: carried by its own flow set without conntrack. */
   flowSet?: boolean;
+  /** DR dest of a fwmark service: its flows are also notracked by tuple (set fwf4/fwf6). */
+  fwmark?: boolean;
 }
 
 export interface RulesetInput {
   /** VIP services: family, address, protocol, port. */
   vipServices: { family: Family; vip: string; proto: 'tcp' | 'udp'; vport: number; dr?: boolean }[];
+  /** Marks of fwmark services carried by conntrack (NAT, FULLNAT). */
   fwmarks: number[];
+  /** Marks of fwmark DR services, per family (carried by flow sets). */
+  drFwmarks?: { family: Family; fwmark: number }[];
   dests: MarkedDest[];
   /** Flow-set dests programmed before and gone now without flows: their sets/chain go. */
   staleFlowSets?: { mark: number; family: Family }[];
@@ -56,13 +73,33 @@ export interface RulesetInput {
 /** The flow key of a DR packet, per family (4 fields: the limit of nft 1.0.6's dynset). */
 const flowKey = (f: Family): string => (f === 4 ? 'ip saddr . th sport . ip daddr . th dport' : 'ip6 saddr . th sport . ip6 daddr . th dport');
 const flowKeyType = (f: Family): string => (f === 4 ? 'ipv4_addr . inet_service . ipv4_addr . inet_service' : 'ipv6_addr . inet_service . ipv6_addr . inet_service');
-/** Per-dest flow set names: flows, seen established, seen closing (FIN/RST). */
-export const flowSetName = (kind: 'drf' | 'dre' | 'drc', mark: number): string => `${kind}_${(mark >>> 0).toString(16)}`;
+/**
+ * The same key as raw header fields, for `dri_` sets: from a packet of the flow (client addr .
+ * port . VIP . port; IPv4 without options, IPv6 without extension headers) and from an ICMP
+ * error quoting a reply of the flow (inner daddr . dport . saddr . sport, at fixed offsets after
+ * the 8-byte ICMP header). Raw on both sides: nft 1.0.6 refuses a raw/typed mix.
+ */
+const rawFlowKey = (f: Family): string => (f === 4 ? '@nh,96,32 . @nh,160,16 . @nh,128,32 . @nh,176,16' : '@nh,64,128 . @nh,320,16 . @nh,192,128 . @nh,336,16');
+const icmpInnerKey = (f: Family): string => (f === 4 ? '@th,192,32 . @th,240,16 . @th,160,32 . @th,224,16' : '@th,256,128 . @th,400,16 . @th,128,128 . @th,384,16');
+/** The embedded header is one the raw offsets above can read: v4 without options, not a later fragment; v6 with TCP/UDP next. */
+const icmpInnerOk = (f: Family): string => (f === 4 ? '@th,64,8 0x45 @th,115,13 0 @th,136,8 { 6, 17 }' : '@th,64,4 6 @th,112,8 { 6, 17 }');
+/** IPVS's ip_vs_in_icmp types (v4); ip_vs_in_icmp_v6 takes every ICMPv6 error (type < 128). */
+const ICMP_ERRORS: Record<Family, string> = {
+  4: 'icmp type { destination-unreachable, source-quench, time-exceeded }',
+  6: 'icmpv6 type { destination-unreachable, packet-too-big, time-exceeded, parameter-problem }',
+};
+/** Per-dest flow set names: flows, seen established, seen closing (FIN/RST), UDP (fwmark dests). */
+export const flowSetName = (kind: 'drf' | 'dre' | 'drc' | 'dru' | 'dri', mark: number): string => `${kind}_${(mark >>> 0).toString(16)}`;
+const TYPED_KINDS = ['drf', 'dre', 'drc', 'dru'] as const;
 const trackChain = (mark: number): string => `drt_${(mark >>> 0).toString(16)}`;
 /** IPVS's TCP timeouts (s) of the input-only states, and UDP's. */
 export const DR_TIMEOUTS = { synRecv: 60, established: 900, finWait: 120, close: 10, udp: 300 } as const;
 /** Flows per DR dest; beyond it the kernel adds no element and the packet is dropped as `unscheduled`. */
 export const DR_FLOWS_PER_DEST = 1048576;
+/** Flows of all fwmark DR dests together (the notrack-by-tuple sets). */
+export const DR_FWMARK_FLOWS = 4 * DR_FLOWS_PER_DEST;
+/** Conntrack timeout (s) of the one tracked packet of a fwmark DR flow (its entry is never used). */
+export const DR_FWMARK_CT_TIMEOUT = 1;
 
 const hex = (n: number): string => `0x${(n >>> 0).toString(16).padStart(8, '0')}`;
 const mask = `${hex(MARK_MASK)} == ${hex(MARK_BASE)}`;
@@ -77,6 +114,8 @@ const SETS: [string, string][] = [
   ['set drsvc6', 'type ipv6_addr . inet_proto . inet_service;'],
   ['map drtrack', 'type mark : verdict;'],
   ['set fwm', 'type mark;'],
+  ['set fwmdr4', 'type mark;'],
+  ['set fwmdr6', 'type mark;'],
   ['set marks', 'type mark;'],
   ['set drmarks', 'type mark;'],
   ['set masq', 'type mark;'],
@@ -87,7 +126,7 @@ const SETS: [string, string][] = [
   ['map snat4', 'type mark : ipv4_addr;'],
   ['map snat6', 'type mark : ipv6_addr;'],
 ];
-export const COUNTERS = ['fragments', 'nosyn', 'queued', 'unknown', 'unscheduled'] as const;
+export const COUNTERS = ['fragments', 'nosyn', 'queued', 'unknown', 'unscheduled', 'icmpdr', 'icmpunknown'] as const;
 export type KernelCounterName = (typeof COUNTERS)[number];
 
 const setKind = (k: string): string => k.split(' ')[0];
@@ -102,6 +141,14 @@ const BASE_CHAINS: [string, string][] = [
   ['nat_post', 'type nat hook postrouting priority 100; policy accept;'],
 ];
 
+/** ct timeout objects for the first packet of a fwmark DR flow, per family and protocol. */
+const CT_TIMEOUTS: [string, string][] = [
+  ['drct4tcp', `protocol tcp; l3proto ip; policy = { syn_sent: ${DR_FWMARK_CT_TIMEOUT} };`],
+  ['drct4udp', `protocol udp; l3proto ip; policy = { unreplied: ${DR_FWMARK_CT_TIMEOUT} };`],
+  ['drct6tcp', `protocol tcp; l3proto ip6; policy = { syn_sent: ${DR_FWMARK_CT_TIMEOUT} };`],
+  ['drct6udp', `protocol udp; l3proto ip6; policy = { unreplied: ${DR_FWMARK_CT_TIMEOUT} };`],
+];
+
 export function renderRuleset(input: RulesetInput): string {
   const t = `inet ${TABLE}`;
   const out: string[] = [`add table ${t}`, `add chain ${t} nfqueue`];
@@ -109,15 +156,22 @@ export function renderRuleset(input: RulesetInput): string {
   for (const c of COUNTERS) out.push(`add counter ${t} ${c}`);
   for (const [name, spec] of BASE_CHAINS) out.push(`add chain ${t} ${name} { ${spec} }`);
   const flowDests = input.dests.filter((d) => d.method === 'dr' && d.flowSet);
-  // Hooks cost every packet: the DR base chains exist only while a DR VIP service does.
+  const drFwmarks = input.drFwmarks ?? [];
+  // Hooks cost every packet: the DR base chains exist only while a DR service does.
   const hasDrVip = input.vipServices.some((s) => s.dr);
-  const hasCtDr = input.dests.some((d) => d.method === 'dr' && !d.flowSet);
-  const regular = ['new_flow', 'dr_in4', 'dr_in6', ...flowDests.map((d) => trackChain(d.mark))];
+  const hasFwDr = drFwmarks.length > 0 || flowDests.some((d) => d.fwmark);
+  const hasDr = hasDrVip || hasFwDr || flowDests.length > 0;
+  const regular = ['new_flow', 'dr_in4', 'dr_in6', 'dr_icmp4', 'dr_icmp6', ...flowDests.map((d) => trackChain(d.mark))];
   for (const c of regular) out.push(`add chain ${t} ${c}`);
   for (const d of flowDests) {
-    for (const kind of ['drf', 'dre', 'drc'] as const) {
+    for (const kind of TYPED_KINDS) {
       out.push(`add set ${t} ${flowSetName(kind, d.mark)} { type ${flowKeyType(d.family)}; flags dynamic,timeout; size ${DR_FLOWS_PER_DEST}; }`);
     }
+    out.push(`add set ${t} ${flowSetName('dri', d.mark)} { typeof ${icmpInnerKey(d.family)}; flags dynamic,timeout; size ${DR_FLOWS_PER_DEST}; }`);
+  }
+  if (hasFwDr) {
+    for (const f of [4, 6] as const) out.push(`add set ${t} fwf${f} { type ${flowKeyType(f)}; flags dynamic,timeout; size ${DR_FWMARK_FLOWS}; }`);
+    for (const [name, spec] of CT_TIMEOUTS) out.push(`add ct timeout ${t} ${name} { ${spec} }`);
   }
   for (const [kind] of SETS) out.push(`flush ${setKind(kind)} ${t} ${setName(kind)}`);
   for (const [name] of BASE_CHAINS) out.push(`flush chain ${t} ${name}`);
@@ -137,6 +191,7 @@ export function renderRuleset(input: RulesetInput): string {
     vips.add(v);
   }
   for (const m of new Set(input.fwmarks)) add('fwm', hex(m));
+  for (const f of [4, 6] as const) for (const m of new Set(drFwmarks.filter((x) => x.family === f).map((x) => x.fwmark))) add(`fwmdr${f}`, hex(m));
   for (const d of input.dests) {
     const m = hex(d.mark);
     add('marks', `${m} comment ${quote(d.identity)}`);
@@ -160,31 +215,67 @@ export function renderRuleset(input: RulesetInput): string {
   const r = (chain: string, rule: string): void => {
     out.push(`add rule ${t} ${chain} ${rule}`);
   };
+  const ipOf = (f: Family): string => (f === 4 ? 'ip' : 'ip6');
+  const nfproto = (f: Family): string => `meta nfproto ipv${f}`;
   r('raw_pre', 'ip frag-off & 0x3fff != 0 ip daddr @vip4 counter name fragments');
   r('raw_pre', 'exthdr frag exists ip6 daddr @vip6 counter name fragments');
   if (hasDrVip) {
     r('dr_raw', 'ip daddr . meta l4proto . th dport @drsvc4 notrack');
     r('dr_raw', 'ip6 daddr . meta l4proto . th dport @drsvc6 notrack');
+  }
+  if (hasFwDr) {
+    for (const f of [4, 6] as const) {
+      // The operator marked before -300 (recommended): no packet of the flow is ever tracked.
+      r('dr_raw', `${nfproto(f)} meta mark @fwmdr${f} notrack`);
+      // Marked later (mangle): only the first packet is tracked; the flow's others are not.
+      r('dr_raw', `${nfproto(f)} meta l4proto { tcp, udp } ${flowKey(f)} @fwf${f} notrack`);
+    }
+  }
+  if (flowDests.length > 0) {
+    // ICMP errors are rare: looking them up costs nothing on the data path.
+    r('pre', `meta l4proto icmp ${ICMP_ERRORS[4]} jump dr_icmp4`);
+    r('pre', `meta l4proto ipv6-icmp ${ICMP_ERRORS[6]} jump dr_icmp6`);
+  }
+  if (hasDrVip) {
     r('pre', 'ct state untracked ip daddr . meta l4proto . th dport @drsvc4 goto dr_in4');
     r('pre', 'ct state untracked ip6 daddr . meta l4proto . th dport @drsvc6 goto dr_in6');
   }
+  if (hasFwDr) {
+    for (const f of [4, 6] as const) {
+      for (const p of ['tcp', 'udp']) r('pre', `${nfproto(f)} meta l4proto ${p} meta mark @fwmdr${f} ct state new ct timeout set "drct${f}${p}"`);
+      r('pre', `${nfproto(f)} meta l4proto { tcp, udp } meta mark @fwmdr${f} goto dr_in${f}`);
+      // A known flow whose packet the operator's rule did not mark (IPVS finds it by tuple too).
+      r('pre', `ct state untracked ${nfproto(f)} meta l4proto { tcp, udp } ${flowKey(f)} @fwf${f} goto dr_in${f}`);
+    }
+  }
   for (const f of [4, 6] as const) {
     const k = flowKey(f);
-    for (const d of flowDests.filter((x) => x.family === f)) r(`dr_in${f}`, `${k} @${flowSetName('drf', d.mark)} meta mark set ${hex(d.mark)} accept`);
+    const fam = flowDests.filter((x) => x.family === f);
+    for (const d of fam) r(`dr_in${f}`, `${k} @${flowSetName('drf', d.mark)} meta mark set ${hex(d.mark)} accept`);
     r(`dr_in${f}`, 'tcp flags & (fin | syn | rst | ack) != syn counter name nosyn drop');
     r(`dr_in${f}`, 'counter name queued jump nfqueue');
-    const ip = f === 4 ? 'ip' : 'ip6';
-    if (!hasDrVip) continue;
-    r('dr_track', `ct state untracked ${ip} daddr . meta l4proto . th dport @drsvc${f} meta mark vmap @drtrack`);
-    r('dr_track', `ct state untracked ${ip} daddr . meta l4proto . th dport @drsvc${f} counter name unscheduled drop`);
+    for (const d of fam) {
+      r(`dr_icmp${f}`, `${ICMP_ERRORS[f]} ${icmpInnerOk(f)} ${icmpInnerKey(f)} @${flowSetName('dri', d.mark)} meta mark set ${hex(d.mark)} counter name icmpdr accept`);
+    }
+    // Conntrack rewrites errors about NAT/FULLNAT flows (RELATED); any other one to a VIP would
+    // be routed back where it came from.
+    r(`dr_icmp${f}`, `${ipOf(f)} daddr @vip${f} ct state != related counter name icmpunknown drop`);
+    if (!hasDr) continue;
+    r('dr_track', `${nfproto(f)} meta l4proto { tcp, udp } meta mark vmap @drtrack`);
+    r('dr_track', `ct state untracked ${ipOf(f)} daddr . meta l4proto . th dport @drsvc${f} counter name unscheduled drop`);
+    r('dr_track', `${nfproto(f)} meta l4proto { tcp, udp } meta mark @fwmdr${f} counter name unscheduled drop`);
   }
   for (const d of flowDests) {
     const k = flowKey(d.family);
     const c = trackChain(d.mark);
-    const [f, e, cl] = (['drf', 'dre', 'drc'] as const).map((kind) => flowSetName(kind, d.mark));
+    const [f, e, cl, u, i] = (['drf', 'dre', 'drc', 'dru', 'dri'] as const).map((kind) => flowSetName(kind, d.mark));
     const T = DR_TIMEOUTS;
-    const flow = (s: number): string => `update @${f} { ${k} timeout ${s}s counter }`;
-    r(c, `meta l4proto udp ${flow(T.udp)} accept`);
+    // Every refresh of the flow refreshes its ICMP key (and its notrack key for fwmark dests)
+    // with the same timeout, so the three expire together.
+    const flow = (s: number): string =>
+      `update @${f} { ${k} timeout ${s}s counter } update @${i} { ${rawFlowKey(d.family)} timeout ${s}s }` +
+      (d.fwmark ? ` update @fwf${d.family} { ${k} timeout ${s}s }` : '');
+    r(c, `meta l4proto udp ${flow(T.udp)}${d.fwmark ? ` update @${u} { ${k} timeout ${T.udp}s }` : ''} accept`);
     r(c, `tcp flags & rst == rst ${flow(T.close)} update @${cl} { ${k} timeout ${T.close}s } accept`);
     r(c, `tcp flags & fin == fin ${flow(T.finWait)} update @${cl} { ${k} timeout ${T.finWait}s } accept`);
     // A lone SYN on a known tuple (client port reuse) starts over in SYN_RECV, as IPVS's
@@ -196,7 +287,6 @@ export function renderRuleset(input: RulesetInput): string {
     r(c, `${k} @${cl} ${flow(T.finWait)} accept`);
     r(c, `${flow(T.established)} update @${e} { ${k} timeout ${T.established}s } accept`);
   }
-  if (hasCtDr) r('pre', 'ct direction original ct mark @drmarks meta mark set ct mark');
   // Established flows need nothing more here (saves the rules below on every packet).
   r('pre', 'ct state established accept');
   r('pre', 'ct state new ip daddr . meta l4proto . th dport @svc4 goto new_flow');
@@ -206,6 +296,8 @@ export function renderRuleset(input: RulesetInput): string {
   r('pre', 'ct state new ip6 daddr @vip6 counter name unknown');
   r('new_flow', 'tcp flags & (fin | syn | rst | ack) != syn counter name nosyn drop');
   r('new_flow', 'counter name queued jump nfqueue');
+  // The tracked first packet of a fwmark DR flow: its ct entry must not look like lvsd's flow.
+  r('nat_pre', 'meta mark @drmarks accept');
   r('nat_pre', `meta mark & ${mask} ct mark set meta mark`);
   r('nat_pre', `ct mark & ${hex(MARK_MASK)} != ${hex(MARK_BASE)} ip daddr . meta l4proto . th dport @svc4 counter name unscheduled`);
   r('nat_pre', `ct mark & ${hex(MARK_MASK)} != ${hex(MARK_BASE)} ip6 daddr . meta l4proto . th dport @svc6 counter name unscheduled`);
@@ -216,11 +308,11 @@ export function renderRuleset(input: RulesetInput): string {
   r('nat_post', 'ct mark @masq masquerade');
   r('nat_post', 'meta nfproto ipv4 snat ip to ct mark map @snat4');
   r('nat_post', 'meta nfproto ipv6 snat ip6 to ct mark map @snat6');
-  if (!hasDrVip) for (const c of ['dr_raw', 'dr_track']) out.push(`delete chain ${t} ${c}`);
+  if (!hasDr) for (const c of ['dr_raw', 'dr_track']) out.push(`delete chain ${t} ${c}`);
   // Gone dests: nothing refers to their chain or sets any more (flushed and refilled above).
   for (const g of input.staleFlowSets ?? []) {
     out.push(`delete chain ${t} ${trackChain(g.mark)}`);
-    for (const kind of ['drf', 'dre', 'drc'] as const) out.push(`delete set ${t} ${flowSetName(kind, g.mark)}`);
+    for (const kind of [...TYPED_KINDS, 'dri'] as const) out.push(`delete set ${t} ${flowSetName(kind, g.mark)}`);
   }
   return `${out.join('\n')}\n`;
 }
