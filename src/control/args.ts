@@ -34,7 +34,6 @@ export type LvsadmAction =
   | { kind: 'save'; format: ListFormat }
   | { kind: 'restore' }
   | { kind: 'apply'; command: ControlCommand }
-  | { kind: 'sync-daemon'; start: boolean; state: 'master' | 'backup' }
   | { kind: 'help' }
   | { kind: 'version' };
 
@@ -348,6 +347,9 @@ function parseCommandLine(
     else throw new Fail(2, cmd === 'start-daemon' ? 'illegal start-daemon parameter specified' : 'illegal start_daemon specified');
   }
 
+  // --start-daemon options (ipvsadm: mcast-interface defaults to DEF_MCAST_IFN "eth0", the
+  // interface name cut to IP_VS_IFNAME_MAXLEN - 1 characters; 0 = the kernel's default)
+  const daemon = { ifname: 'eth0', syncid: 0, maxlen: 0, group: null as string | null, port: 0, ttl: 0 };
   const given = new Set<Opt>();
   const setOption = (opt: Opt): void => {
     if (given.has(opt)) throw new Fail(2, `multiple '${opt}' options specified`);
@@ -446,10 +448,11 @@ function parseCommandLine(
       }
       case 'c': setOption('connection'); break;
       case 'n': setOption('numeric'); format.numeric = true; break;
-      case 'mcast-interface': setOption('mcast-interface'); break;
+      case 'mcast-interface': setOption('mcast-interface'); daemon.ifname = v.slice(0, 15); break;
       case 'syncid':
         setOption('syncid');
         if (stringToNumber(v, 0, 255) === null) throw new Fail(2, 'illegal syncid specified');
+        daemon.syncid = stringToNumber(v, 0, 255)!;
         break;
       case 'timeout': setOption('timeout'); break;
       case 'daemon': setOption('daemon'); break;
@@ -483,19 +486,23 @@ function parseCommandLine(
             throw new Fail(2, `invalid IPv4 mcast-group \`${v}'`);
           }
         }
+        daemon.group = v;
         break;
       }
       case 'mcast-port':
         setOption('mcast-port');
         if (stringToNumber(v, 1, 65535) === null) throw new Fail(2, 'illegal mcast-port specified');
+        daemon.port = stringToNumber(v, 1, 65535)!;
         break;
       case 'mcast-ttl':
         setOption('mcast-ttl');
         if (stringToNumber(v, 1, 255) === null) throw new Fail(2, 'illegal mcast-ttl specified');
+        daemon.ttl = stringToNumber(v, 1, 255)!;
         break;
       case 'sync-maxlen':
         setOption('sync-maxlen');
         if (stringToNumber(v, 1, 65535 - 20 - 8) === null) throw new Fail(2, 'illegal sync-maxlen specified');
+        daemon.maxlen = stringToNumber(v, 1, 65535 - 20 - 8)!;
         break;
       case 'tun-info': setOption('tun-info'); format.tunInfo = true; break;
       case 'tun-type': {
@@ -582,8 +589,10 @@ function parseCommandLine(
     case 'delete-server':
       return apply({ op: 'delete-dest', service: key(), dest: { address: dest.address ?? '', port: dest.port } });
     case 'set': return apply({ op: 'set-timeouts', timeouts: timeouts! });
-    case 'start-daemon': case 'stop-daemon':
-      return { ok: true, action: { kind: 'sync-daemon', start: cmd === 'start-daemon', state: daemonState } };
+    case 'start-daemon':
+      return apply({ op: 'start-daemon', daemon: { state: daemonState, mcastInterface: daemon.ifname, syncid: daemon.syncid, maxlen: daemon.maxlen, group: daemon.group, port: daemon.port, ttl: daemon.ttl } });
+    case 'stop-daemon':
+      return apply({ op: 'stop-daemon', state: daemonState });
   }
 }
 

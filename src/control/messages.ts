@@ -14,6 +14,10 @@ export function failureMessage(op: ControlOp, code: ControlErrorCode, message: s
     case 'INVALID': return 'Invalid operation.  Possibly wrong module version, address not unicast, ...';
     case 'NO_MEMORY': return 'Memory allocation problem';
     case 'AF_NOT_SUPPORTED': return 'Operation not supported with specified address family';
+    case 'DAEMON_EXISTS': return 'Daemon has already run';
+    case 'NO_DAEMON': return 'No daemon is running';
+    case 'NO_DEVICE': return 'No such device';
+    case 'PROTOCOL_NOT_AVAILABLE': return 'Protocol not available';
     case 'INTERNAL': return message;
   }
 }

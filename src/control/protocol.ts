@@ -3,7 +3,7 @@
 // MAX_MESSAGE_BYTES; a request that breaks a rule gets an error response and the connection closes.
 import { canonicalAddress } from './address.js';
 import type {
-  ApplyResult, ControlCommand, DestSpec, Endpoint, ServiceKey, ServiceSpec, SnapshotOptions, TableView,
+  ApplyResult, ControlCommand, DestSpec, Endpoint, ServiceKey, ServiceSpec, SnapshotOptions, SyncDaemonSpec, TableView,
   TimeoutsView, TunnelInfo,
 } from './view.js';
 import { PROTOCOLS, type Protocol } from './view.js';
@@ -108,6 +108,18 @@ function timeouts(x: unknown): TimeoutsView {
   return { tcp: x.tcp as number, tcpfin: x.tcpfin as number, udp: x.udp as number };
 }
 
+function daemonSpec(x: unknown): SyncDaemonSpec {
+  need(isObj(x), 'daemon');
+  need(x.state === 'master' || x.state === 'backup', 'daemon state');
+  need(typeof x.mcastInterface === 'string' && /^[^\s/]{1,15}$/.test(x.mcastInterface), 'mcast interface');
+  need(isInt(x.syncid, 0, 255) && isInt(x.maxlen, 0, 65535) && isInt(x.port, 0, 65535) && isInt(x.ttl, 0, 255), 'daemon parameters');
+  need(x.group === null || (typeof x.group === 'string' && canonicalAddress(x.group) !== null), 'mcast group');
+  return {
+    state: x.state as 'master' | 'backup', mcastInterface: x.mcastInterface as string, syncid: x.syncid as number,
+    maxlen: x.maxlen as number, group: x.group as string | null, port: x.port as number, ttl: x.ttl as number,
+  };
+}
+
 /** Validate untrusted JSON as a ControlCommand (restore batches are not nested). */
 export function validateCommand(x: unknown, nested = false): ControlCommand {
   need(isObj(x), 'command');
@@ -119,6 +131,10 @@ export function validateCommand(x: unknown, nested = false): ControlCommand {
     case 'clear': return { op: 'clear' };
     case 'zero': return { op: 'zero', service: x.service === null ? null : serviceKey(x.service) };
     case 'set-timeouts': return { op: 'set-timeouts', timeouts: timeouts(x.timeouts) };
+    case 'start-daemon': return { op: 'start-daemon', daemon: daemonSpec(x.daemon) };
+    case 'stop-daemon':
+      need(x.state === 'master' || x.state === 'backup', 'daemon state');
+      return { op: 'stop-daemon', state: x.state as 'master' | 'backup' };
     case 'restore':
       need(!nested, 'command (nested restore)');
       need(Array.isArray(x.commands) && x.commands.length <= 100000, 'restore commands');

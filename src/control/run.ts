@@ -3,6 +3,7 @@
 import { NO_LOOKUP, parseArgs, splitRestoreStream, type LvsadmAction, type NameLookup } from './args.js';
 import { failureMessage } from './messages.js';
 import { renderConnections } from './render/connections.js';
+import { renderDaemons } from './render/daemons.js';
 import type { NameResolver } from './render/format.js';
 import { renderJson } from './render/json.js';
 import { renderOneService, renderTable, renderTimeout } from './render/list.js';
@@ -53,10 +54,6 @@ async function perform(action: Exclude<LvsadmAction, { kind: 'restore' }>, env: 
   switch (action.kind) {
     case 'help': out.stdout += usageText(prog); return;
     case 'version': out.stdout += versionLine(prog); return;
-    case 'sync-daemon':
-      out.stderr += 'Protocol not available\n';
-      out.exitCode = 255;
-      return;
     case 'apply': {
       const result = await env.table.apply(action.command);
       report(action.command, result, out);
@@ -77,7 +74,7 @@ async function perform(action: Exclude<LvsadmAction, { kind: 'restore' }>, env: 
       const names = action.format.numeric ? null : (await env.resolverFor?.(view)) ?? null;
       if (action.what === 'table') out.stdout += renderTable(view, action.format, names);
       else if (action.what === 'timeout') out.stdout += renderTimeout(view);
-      else if (action.what === 'daemon') out.stdout += '';
+      else if (action.what === 'daemon') out.stdout += renderDaemons(view.daemons ?? []);
       else if (action.what === 'connections') out.stdout += renderConnections(view, action.format, names);
       else {
         const r = renderOneService(view, action.service!, action.format, names);
@@ -123,7 +120,8 @@ async function restore(env: RunEnv, prog: string, out: RunOutput): Promise<void>
       out.exitCode = parsed.exitCode;
       return;
     }
-    if (parsed.action.kind === 'apply') {
+    const op = parsed.action.kind === 'apply' ? parsed.action.command.op : null;
+    if (parsed.action.kind === 'apply' && op !== 'start-daemon' && op !== 'stop-daemon') {
       batch.push(parsed.action.command);
       continue;
     }

@@ -144,6 +144,31 @@ export interface TimeoutsView {
   udp: number;
 }
 
+/** A running connection sync daemon (ipvsadm -L --daemon), with the kernel's defaults filled in. */
+export interface SyncDaemonView {
+  state: 'master' | 'backup';
+  mcastInterface: string;
+  syncid: number;
+  /** sync_maxlen in bytes */
+  maxlen: number;
+  /** multicast group (224.0.0.81 unless given) */
+  group: string;
+  port: number;
+  ttl: number;
+}
+
+/** ipvsadm --start-daemon: 0 (and a null group) = the kernel's default. */
+export interface SyncDaemonSpec {
+  state: 'master' | 'backup';
+  mcastInterface: string;
+  /** 0..255 */
+  syncid: number;
+  maxlen: number;
+  group: string | null;
+  port: number;
+  ttl: number;
+}
+
 export interface TableView {
   /** IPVS version shown in the listing header; we mirror the kernel's "1.2.1". */
   version: string;
@@ -153,6 +178,8 @@ export interface TableView {
   /** Empty unless asked for (SnapshotOptions.connections); can be large. */
   connections: ConnectionView[];
   timeouts: TimeoutsView;
+  /** running sync daemons, master first; absent where none can run (in-process tables) */
+  daemons?: SyncDaemonView[];
 }
 
 export interface SnapshotOptions {
@@ -199,6 +226,9 @@ export type ControlCommand =
   | { op: 'zero'; service: ServiceKey | null }
   /** ipvsadm --set: a 0 leaves that timeout unchanged */
   | { op: 'set-timeouts'; timeouts: TimeoutsView }
+  /** ipvsadm --start-daemon / --stop-daemon (connection sync, see src/sync) */
+  | { op: 'start-daemon'; daemon: SyncDaemonSpec }
+  | { op: 'stop-daemon'; state: 'master' | 'backup' }
   /**
    * ipvsadm -R: apply in order; a failing command does not stop the rest (ipvsadm semantics).
    * Not nested: a restore inside a restore is rejected as INVALID.
@@ -231,6 +261,11 @@ export type ControlErrorCode =
   | 'INVALID'
   | 'NO_MEMORY'
   | 'AF_NOT_SUPPORTED'
+  /** sync daemon: EEXIST "Daemon has already run", ESRCH "No daemon is running", ENODEV, ENOPROTOOPT */
+  | 'DAEMON_EXISTS'
+  | 'NO_DAEMON'
+  | 'NO_DEVICE'
+  | 'PROTOCOL_NOT_AVAILABLE'
   | 'INTERNAL';
 
 export type ApplyResult =

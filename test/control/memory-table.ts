@@ -72,6 +72,7 @@ export class MemoryTable implements TableControl {
         }
         return { ok: true };
       }
+      case 'start-daemon': case 'stop-daemon': return fail('PROTOCOL_NOT_AVAILABLE', 'no sync daemon in a memory table');
       case 'set-timeouts': {
         const t = cmd.timeouts;
         this.timeouts = { tcp: t.tcp || this.timeouts.tcp, tcpfin: t.tcpfin || this.timeouts.tcpfin, udp: t.udp || this.timeouts.udp };
