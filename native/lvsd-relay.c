@@ -63,6 +63,9 @@ enum { K_CLIENT, K_BACKEND, K_LISTENER, K_INPUT };
 #define PIPE_SIZE (256 * 1024)
 #define TRAFFIC_MS 500
 #define GATHER_TURNS 1
+/* reads per direction per pump before other connections get a turn (edge-triggered: the rest is
+ * taken from the again list, not from epoll) */
+#define PUMP_READS 8
 
 struct out_rec {
 	uint8_t type, arg;
@@ -83,8 +86,10 @@ struct in_rec {
 /* One socket of a relayed connection; pend holds what could not yet be written to it. */
 struct side {
 	int fd;
-	uint32_t ev;       /* events registered (0 and !reg: not in epoll) */
-	int reg;
+	int reg;           /* in epoll (edge-triggered, registered once for the socket's life) */
+	int rready;        /* an edge said readable and no read since found it drained */
+	int rdhup;         /* the peer's FIN has arrived (EPOLLRDHUP seen) */
+	int err;           /* EPOLLERR seen */
 	int eof;           /* read side ended (FIN received) */
 	int shut;          /* write side shut down (FIN sent) */
 	char *pend;
@@ -97,7 +102,7 @@ struct side {
 
 struct conn {
 	uint32_t id, slot;
-	int phase, retried, dirty;
+	int phase, retried, dirty, again;
 	struct side c, b;
 	uint32_t in_p, out_p;
 	uint64_t in_b, out_b, total_out;
@@ -120,6 +125,8 @@ static uint32_t nlisteners;
 static struct conn *conn_head, *conn_tail;
 static uint32_t *dirty;
 static uint32_t ndirty, dirty_cap;
+static uint32_t *again, *again_run; /* slots with data still readable after their pump's share */
+static uint32_t nagain, again_cap;
 static char outbuf[256 * 1024];
 static size_t outlen;
 static char inbuf[64 * 1024];
@@ -161,17 +168,13 @@ static struct out_rec *emit(uint8_t type, uint8_t arg, uint32_t id)
 
 static uint64_t tag(int kind, uint32_t idx) { return ((uint64_t)idx << 2) | (uint64_t)kind; }
 
-static void set_events(struct side *s, uint32_t ev, int kind, uint32_t slot)
+/* Edge-triggered and registered once: the readiness a side had is kept in the side, so no
+ * EPOLL_CTL_MOD is ever needed (2 epoll_ctl per connection instead of 4). */
+static void watch(struct side *s, int kind, uint32_t slot)
 {
-	if (s->fd < 0 || (s->reg && s->ev == ev)) return;
-	struct epoll_event e = { .events = ev, .data.u64 = tag(kind, slot) };
-	if (!s->reg) {
-		if (ev == 0) return;
-		if (epoll_ctl(ep, EPOLL_CTL_ADD, s->fd, &e) == 0) s->reg = 1;
-	} else {
-		epoll_ctl(ep, EPOLL_CTL_MOD, s->fd, &e);
-	}
-	s->ev = ev;
+	if (s->fd < 0 || s->reg) return;
+	struct epoll_event e = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.u64 = tag(kind, slot) };
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, s->fd, &e) == 0) s->reg = 1;
 }
 
 static void side_close(struct side *s, int reset)
@@ -184,7 +187,7 @@ static void side_close(struct side *s, int reset)
 		close(s->fd); /* also leaves epoll */
 		s->fd = -1;
 	}
-	s->reg = 0;
+	s->reg = s->rready = s->rdhup = s->err = 0;
 	free(s->pend);
 	s->pend = NULL;
 	s->plen = s->poff = 0;
@@ -277,18 +280,17 @@ static struct conn *new_conn(int fd)
 	return c;
 }
 
-static void update(struct conn *c)
+static void mark_again(struct conn *c)
 {
-	if (c->phase != PH_RELAY) return;
-	/* read from a side only while the other side has nothing pending */
-	uint32_t ce = 0, be = 0;
-	/* EPOLLRDHUP: a read that drains a side whose peer sent FIN ends it without a read of 0 */
-	if (!c->c.eof && c->b.plen == 0 && c->b.pipelen == 0) ce |= EPOLLIN | EPOLLRDHUP;
-	if (!c->b.eof && c->c.plen == 0 && c->c.pipelen == 0) be |= EPOLLIN | EPOLLRDHUP;
-	if (c->c.plen || c->c.pipelen) ce |= EPOLLOUT;
-	if (c->b.plen || c->b.pipelen) be |= EPOLLOUT;
-	set_events(&c->c, ce, K_CLIENT, c->slot);
-	set_events(&c->b, be, K_BACKEND, c->slot);
+	if (c->again) return;
+	if (nagain == again_cap) {
+		again_cap = again_cap ? again_cap * 2 : 1024;
+		again = realloc(again, again_cap * sizeof *again);
+		again_run = realloc(again_run, again_cap * sizeof *again_run);
+		if (!again || !again_run) abort();
+	}
+	again[nagain++] = c->slot;
+	c->again = 1;
 }
 
 /* After a direction drained: pass on a FIN, and end the connection once both ways are done. */
@@ -361,15 +363,14 @@ static int src_ended(struct conn *c, int from_client)
 	src->eof = 1;
 	if (from_client) state(c, c->b.eof ? ST_TIME_WAIT : ST_FIN_WAIT);
 	else state(c, c->c.eof ? ST_TIME_WAIT : ST_CLOSE_WAIT);
-	if (check_done(c)) return 1;
-	update(c);
-	return 0;
+	return check_done(c);
 }
 
-/* One read from src (client if from_client) relayed into dst. rdhup: the peer's FIN had arrived
- * when epoll reported src, so a read(2) shorter than asked drained it (no read of 0 needed).
+/* One read from src (client if from_client) relayed into dst. With src->rdhup (the peer's FIN
+ * had arrived) a read(2) shorter than asked drained it (no read of 0 needed); without, a short
+ * read still drained the socket's queue for now: the next arrival is a new edge.
  * Returns 1 if c was freed. */
-static int relay(struct conn *c, int from_client, int rdhup)
+static int relay(struct conn *c, int from_client)
 {
 	struct side *src = from_client ? &c->c : &c->b, *dst = from_client ? &c->b : &c->c;
 	ssize_t n;
@@ -388,6 +389,7 @@ static int relay(struct conn *c, int from_client, int rdhup)
 		if (n == (ssize_t)sizeof iobuf) dst->bulk = 1;
 	}
 	if (n < 0) {
+		if (errno == EAGAIN) src->rready = 0;
 		if (errno == EAGAIN || errno == EINTR) return 0;
 		fail_side(c, from_client);
 		return 1;
@@ -421,9 +423,11 @@ static int relay(struct conn *c, int from_client, int rdhup)
 		if (w < n) keep_pending(dst, iobuf + w, (size_t)(n - w));
 		/* TCP returns less than asked only once its receive queue is empty (not so for splice,
 		 * which can stop at a full pipe) */
-		if (rdhup && n < (ssize_t)sizeof iobuf) return src_ended(c, from_client);
+		if (n < (ssize_t)sizeof iobuf) {
+			if (src->rdhup) return src_ended(c, from_client);
+			src->rready = 0;
+		}
 	}
-	update(c);
 	return 0;
 }
 
@@ -464,6 +468,7 @@ static int parse_target(const struct in_rec *r, struct sockaddr_storage *ss, soc
 }
 
 static void connect_failed(struct conn *c);
+static int pump(struct conn *c);
 
 /* Starts connecting c to the target; the header (PROXY protocol) goes first once connected. */
 static void start_connect(struct conn *c, const struct in_rec *r, const char *header)
@@ -483,6 +488,7 @@ static void start_connect(struct conn *c, const struct in_rec *r, const char *he
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	c->b.fd = fd;
 	c->b.eof = c->b.shut = 0;
+	c->b.rready = c->b.rdhup = c->b.err = 0;
 	if (r->hlen) keep_pending(&c->b, header, r->hlen);
 	c->phase = PH_CONNECTING;
 	c->deadline = now_ms() + connect_timeout_ms;
@@ -494,7 +500,10 @@ static void start_connect(struct conn *c, const struct in_rec *r, const char *he
 		connect_failed(c); /* refused at once (e.g. unreachable) */
 		return;
 	}
-	set_events(&c->b, EPOLLOUT, K_BACKEND, c->slot);
+	/* the backend's first edge (EPOLLOUT) says connected; the client's readiness meanwhile is
+	 * kept in its side and used once it is */
+	watch(&c->b, K_BACKEND, c->slot);
+	watch(&c->c, K_CLIENT, c->slot);
 }
 
 static void connect_failed(struct conn *c)
@@ -524,22 +533,45 @@ static void connected(struct conn *c, uint32_t ev)
 		fail_side(c, 0);
 		return;
 	}
-	update(c);
+	pump(c);
+}
+
+/* Moves what can move, both ways, until each way waits for an edge (or took its share of reads:
+ * then it goes on the again list). Returns 1 if c was freed. */
+static int pump(struct conn *c)
+{
+	for (int i = 0; i < 2; i++) {
+		int from_client = i == 0;
+		struct side *src = from_client ? &c->c : &c->b, *dst = from_client ? &c->b : &c->c;
+		int reads = 0;
+		while (src->rready && !src->eof && !dst->plen && !dst->pipelen) {
+			if (reads++ == PUMP_READS) {
+				mark_again(c);
+				break;
+			}
+			if (relay(c, from_client)) return 1;
+		}
+	}
+	return 0;
 }
 
 static void on_side(struct conn *c, int is_client, uint32_t ev)
 {
 	struct side *s = is_client ? &c->c : &c->b;
+	if (ev & (EPOLLIN | EPOLLHUP | EPOLLRDHUP | EPOLLERR)) s->rready = 1;
+	if (ev & EPOLLRDHUP) s->rdhup = 1;
+	if (ev & EPOLLERR) s->err = 1;
 	if (!is_client && c->phase == PH_CONNECTING) {
 		connected(c, ev);
 		return;
 	}
-	if (c->phase != PH_RELAY) return;
-	if (ev & EPOLLERR) {
+	if (c->phase != PH_RELAY) return; /* kept in the side until the backend is connected */
+	if (s->err) {
 		/* a reset: what arrived before it is still passed on (read until the error shows) */
 		struct side *dst = is_client ? &c->b : &c->c;
-		if (!s->eof && dst->plen == 0 && dst->pipelen == 0) relay(c, is_client, 0);
-		else fail_side(c, is_client);
+		while (!s->eof && !dst->plen && !dst->pipelen && s->rready)
+			if (relay(c, is_client)) return;
+		fail_side(c, is_client);
 		return;
 	}
 	if (ev & EPOLLOUT) {
@@ -548,19 +580,8 @@ static void on_side(struct conn *c, int is_client, uint32_t ev)
 			return;
 		}
 		if (check_done(c)) return;
-		update(c);
 	}
-	if ((ev & (EPOLLIN | EPOLLHUP | EPOLLRDHUP)) && !s->eof) {
-		if (relay(c, is_client, (ev & EPOLLRDHUP) != 0)) return;
-	}
-	struct side *other = is_client ? &c->b : &c->c;
-	if ((ev & EPOLLHUP) && s->reg && !(s->ev & EPOLLOUT) && (s->eof || other->plen || other->pipelen)) {
-		/* closed by the peer and nothing we can do now (all read, or the other side is full):
-		 * stop hearing about it until update() asks for it again */
-		epoll_ctl(ep, EPOLL_CTL_DEL, s->fd, NULL);
-		s->reg = 0;
-		s->ev = 0;
-	}
+	pump(c);
 }
 
 static void on_accept(struct listener *l)
@@ -771,6 +792,7 @@ int main(int argc, char **argv)
 			int64_t d = conn_head->deadline - now;
 			if (d < timeout) timeout = d < 0 ? 0 : (int)d;
 		}
+		if (nagain) timeout = 0;
 		int n = 0;
 		/* Before records go out, take once more what arrived meanwhile (without waiting): under
 		 * load lvsd then wakes up for fewer, larger batches. */
@@ -803,6 +825,18 @@ int main(int argc, char **argv)
 					on_side(c, (t & 3) == K_CLIENT, evs[i].events);
 				}
 			}
+		}
+		/* connections that had more to read than one pump's share: their turn again (their
+		 * edges are spent, epoll will not report them) */
+		uint32_t nag = nagain, *run = again;
+		again = again_run; /* a pump below may list its connection again: for the next turn */
+		again_run = run;
+		nagain = 0;
+		for (uint32_t i = 0; i < nag; i++) {
+			struct conn *c = run[i] < nslots ? slots[run[i]] : NULL;
+			if (!c || !c->again) continue;
+			c->again = 0;
+			if (c->phase == PH_RELAY) pump(c);
 		}
 		tick(now_ms());
 		while (nfreed) free_slots[nfree++] = freed[--nfreed];
