@@ -36,6 +36,8 @@ export interface ResolvedInstance {
   version: VrrpVersion;
   ownAddr: string;
   ifindex: number;
+  /** use_vmac: the macvlan that carries the VIPs (and GARPs/NAs) instead of the interface. */
+  vmac?: { dev: string; ifindex: number };
 }
 
 /** Family, version and sanity checks of a spec (no I/O). Throws VrrpConfigError. */
@@ -259,8 +261,15 @@ export class VrrpInstance {
     return [...this.spec.virtualIpaddress, ...(this.spec.virtualIpaddressExcluded ?? [])];
   }
 
+  /** keepalived: VIPs of the instance's family left on its interface go on the vmac instead. */
+  private vipDev(v: VipSpec): string {
+    const dev = v.dev ?? this.spec.interface;
+    const vm = this.resolved.vmac;
+    return vm && dev === this.spec.interface && familyOf(v.address) === this.resolved.family ? vm.dev : dev;
+  }
+
   private addrSpec(v: VipSpec): net.AddressSpec {
-    return { address: v.address, prefix: v.prefix, dev: v.dev ?? this.spec.interface, label: v.label, scope: v.scope, broadcast: v.broadcast, noDad: v.noDad ?? true };
+    return { address: v.address, prefix: v.prefix, dev: this.vipDev(v), label: v.label, scope: v.scope, broadcast: v.broadcast, noDad: v.noDad ?? true };
   }
 
   private async addVips(): Promise<void> {
@@ -290,11 +299,11 @@ export class VrrpInstance {
   }
 
   private async garpOne(v: VipSpec): Promise<void> {
-    const dev = v.dev ?? this.spec.interface;
+    const dev = this.vipDev(v);
     try {
       if (familyOf(v.address) === 4) await net.sendGarp(dev, v.address);
       else {
-        this.na ??= new net.NaSender(dev, this.resolved.ifindex);
+        this.na ??= new net.NaSender(dev, this.resolved.vmac?.dev === dev ? this.resolved.vmac.ifindex : this.resolved.ifindex);
         await this.na.send(v.address);
       }
       this.counters.garpSent++;

@@ -9,6 +9,7 @@ import { instanceFamily, VrrpInstance, type ResolvedInstance } from './instance.
 import { Notifier } from './notify.js';
 import { ScriptTracker } from './script-tracker.js';
 import { SyncGroup } from './sync-group.js';
+import { VmacLinks } from './vmac.js';
 import type { VrrpCounters, VrrpInstanceSpec, VrrpRuntimeSpec, VrrpState } from './types.js';
 import { readFile } from 'node:fs/promises';
 
@@ -47,12 +48,14 @@ export class VrrpRuntime {
   private notifier: Notifier;
   private poll: NodeJS.Timeout | null = null;
   private readonly clock: Clock;
+  private readonly vmacs: VmacLinks;
   /** Packets that reached no instance, by reason. */
   readonly dropped: Partial<Record<DropReason, number>> = {};
 
   constructor(private readonly opts: VrrpRuntimeOptions) {
     this.clock = opts.clock ?? systemClock;
     this.notifier = new Notifier(opts.logger);
+    this.vmacs = new VmacLinks({ logger: opts.logger });
   }
 
   onStateChange(cb: StateChangeListener): () => void {
@@ -95,6 +98,8 @@ export class VrrpRuntime {
     this.groups = (spec.syncGroups ?? []).map(
       (g) => new SyncGroup(g, g.members.map((m) => this.instances.get(m)).filter((x): x is VrrpInstance => !!x), this.clock, this.notifier),
     );
+    // vmacs of removed instances that no new instance took over (a restarted instance keeps its own).
+    await this.vmacs.flush();
     await this.refreshTracking();
     for (const i of fresh) i.start();
     this.poll ??= setInterval(() => void this.refreshTracking(), this.opts.trackPollMs ?? 500);
@@ -109,6 +114,7 @@ export class VrrpRuntime {
     this.scripts = null;
     this.scriptsKey = '';
     await Promise.all([...this.instances].map(([name, inst]) => this.remove(name, inst)));
+    await this.vmacs.flush();
   }
 
   status(): InstanceStatus[] {
@@ -128,6 +134,7 @@ export class VrrpRuntime {
 
   private async remove(name: string, inst: VrrpInstance): Promise<void> {
     await inst.stop();
+    this.vmacs.release(name);
     this.instances.delete(name);
     this.specs.delete(name);
     for (const [key, e] of this.sockets) {
@@ -141,11 +148,31 @@ export class VrrpRuntime {
 
   private async create(s: VrrpInstanceSpec): Promise<VrrpInstance> {
     const { family, version } = instanceFamily(s);
-    const ifindex = await net.ifIndex(s.interface);
+    // use_vmac: adverts go out of (and are heard on) the vmac unless vmac_xmit_base; unicast
+    // needs the base (keepalived forces vmac_xmit_base then). The source stays the base's address.
+    let sendDev = s.interface;
+    let vmac: ResolvedInstance['vmac'];
+    if (s.useVmac) {
+      const xmitBase = s.useVmac.xmitBase || !!s.unicastPeers?.length;
+      if (!s.useVmac.xmitBase && s.unicastPeers?.length) this.opts.logger.warn({ vrrp: s.name }, 'unicast with use_vmac requires vmac_xmit_base - setting');
+      const h = await this.vmacs.acquire(s.name, s.interface, family, s.vrid, s.useVmac);
+      vmac = { dev: h.name, ifindex: h.ifindex };
+      if (!xmitBase) sendDev = h.name;
+    }
+    try {
+      return await this.createOn(s, sendDev, family, version, vmac);
+    } catch (e) {
+      this.vmacs.release(s.name);
+      throw e;
+    }
+  }
+
+  private async createOn(s: VrrpInstanceSpec, sendDev: string, family: 4 | 6, version: 2 | 3, vmac: ResolvedInstance['vmac']): Promise<VrrpInstance> {
+    const ifindex = await net.ifIndex(sendDev);
     const ownAddr = canonicalAddr(s.unicastSrcIp ?? (await net.sourceAddress(s.interface, family)));
-    const resolved: ResolvedInstance = { family, version, ownAddr, ifindex };
-    const entry = this.socketFor(s.interface, family, ifindex);
-    if (entry.byVrid.has(s.vrid)) throw new Error(`${s.name}: VRID ${s.vrid} already used on ${s.interface} IPv${family}`);
+    const resolved: ResolvedInstance = { family, version, ownAddr, ifindex, ...(vmac ? { vmac } : {}) };
+    const entry = this.socketFor(sendDev, family, ifindex);
+    if (entry.byVrid.has(s.vrid)) throw new Error(`${s.name}: VRID ${s.vrid} already used on ${sendDev} IPv${family}`);
     const inst = new VrrpInstance(s, resolved, { send: (d, dst) => entry.sock.send(d, dst) }, {
       clock: this.clock,
       logger: this.opts.logger,
@@ -218,6 +245,8 @@ export class VrrpRuntime {
       const s = inst.spec;
       try {
         if (!s.dontTrackPrimary) inst.setTracked(`if:${s.interface}:primary`, { weight: 0, up: await net.linkIsUp(s.interface) });
+        const vm = inst.resolved.vmac;
+        if (vm && !s.dontTrackPrimary) inst.setTracked(`if:${vm.dev}:vmac`, { weight: 0, up: await net.linkIsUp(vm.dev) });
         for (const t of s.trackInterface ?? []) inst.setTracked(`if:${t.name}`, { weight: t.weight ?? 0, reverse: t.reverse, up: await net.linkIsUp(t.name) });
         for (const t of s.trackFile ?? []) {
           const n = Number((await readFile(t.path, 'utf8').catch(() => '0')).trim()) || 0;

@@ -61,6 +61,44 @@ export interface TrackFileSpec extends TrackWeight {
   path: string;
 }
 
+export interface TrackProcessRef extends TrackWeight {
+  /** Name of a `VrrpTrackProcessSpec`; its own weight is used unless this one is given. */
+  name: string;
+}
+
+/**
+ * vrrp_track_process: how many processes match `process` (and `params`), keepalived's rules:
+ * comm (/proc/PID/stat) unless fullCommand or params, then argv[0] and the parameters.
+ */
+export interface VrrpTrackProcessSpec {
+  name: string;
+  /** The process name (comm, at most 15 characters) or, with fullCommand, argv[0]. */
+  process: string;
+  /** Parameters to match (implies fullCommand). */
+  params?: string[];
+  /** exact (all parameters, default when params given), partial (the first n whole), initial (the last may be longer). */
+  paramMatch?: 'exact' | 'partial' | 'initial';
+  fullCommand?: boolean;
+  weight?: number;
+  reverse?: boolean;
+  /** Up while quorum <= count <= quorumMax (defaults 1 and unlimited). */
+  quorum?: number;
+  quorumMax?: number;
+  /** Seconds to wait before a gain by fork / a loss by exit counts. */
+  forkDelay?: number;
+  terminateDelay?: number;
+}
+
+/** use_vmac: a macvlan (mode private) carrying the virtual MAC; VIPs go on it. */
+export interface VmacSpec {
+  /** Interface name (default vrrp.VRID, keepalived's naming). */
+  name?: string;
+  /** Default 00:00:5e:00:01:VRID (IPv4) / 00:00:5e:00:02:VRID (IPv6); 5 octets take the VRID as the 6th. */
+  mac?: string;
+  /** vmac_xmit_base: adverts are sent and received on the base interface. */
+  xmitBase?: boolean;
+}
+
 /** A command: argv (no shell). `user`/`group` drop privileges when lvsd runs as root. */
 export interface CommandSpec {
   argv: string[];
@@ -135,6 +173,8 @@ export interface VrrpInstanceSpec {
   trackInterface?: TrackInterfaceSpec[];
   trackScript?: TrackScriptRef[];
   trackFile?: TrackFileSpec[];
+  trackProcess?: TrackProcessRef[];
+  useVmac?: VmacSpec;
   /** Do not go to Fault when the instance's own interface is down. */
   dontTrackPrimary?: boolean;
   garp?: GarpSpec;
@@ -157,11 +197,13 @@ export interface VrrpSyncGroupSpec {
   notify?: NotifySpec;
   trackInterface?: TrackInterfaceSpec[];
   trackScript?: TrackScriptRef[];
+  trackProcess?: TrackProcessRef[];
 }
 
 export interface VrrpRuntimeSpec {
   instances: VrrpInstanceSpec[];
   scripts?: VrrpScriptSpec[];
+  processes?: VrrpTrackProcessSpec[];
   syncGroups?: VrrpSyncGroupSpec[];
   /** Path of the notify FIFO (lines `INSTANCE "name" MASTER 100`). */
   notifyFifo?: string;
