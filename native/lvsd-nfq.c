@@ -12,13 +12,26 @@
  * call through nft_compat; nft(8) cannot write such a rule, so this helper installs it itself:
  * one rule in lvsd's own chain `inet lvsd nfqueue` (the rest of the ruleset is nft -f text).
  *
- * Usage: lvsd-nfq QUEUE_NUM MAXLEN fail-open|fail-closed
+ * With CTMARK/CTMASK it also reads conntrack's events (the NEW, UPDATE and DESTROY groups) and
+ * forwards those of lvsd's flows ((ct mark & CTMASK) == CTMARK) as fixed binary records: lvsd
+ * then needs no `conntrack -E` process and parses no text per state change.
+ *
+ * Usage: lvsd-nfq QUEUE_NUM MAXLEN fail-open|fail-closed [CTMARK/CTMASK]
  * Exits when stdin closes (lvsd gone): the kernel then applies the rule's bypass/drop policy.
  *
- * Record to lvsd (little-endian host order except addresses, which are network bytes):
+ * Records to lvsd (little-endian host order except addresses, which are network bytes); the
+ * type says the size:
+ *   type 1, packet (56 bytes):
  *   u32 type(=1) | u32 id | u8 family(4|6) | u8 l4proto | u8 flags | u8 pad | u32 mark |
- *   u16 sport | u16 dport | u8 saddr[16] | u8 daddr[16] | u32 pad   (56 bytes)
+ *   u16 sport | u16 dport | u8 saddr[16] | u8 daddr[16] | u32 pad
  *   flags: 1 = TCP SYN, 2 = TCP ACK, 4 = fragment, 8 = truncated/unparsable
+ *   type 2, ready (56 bytes of which only the type counts)
+ *   type 3, conntrack event (96 bytes), the original direction's tuple:
+ *   u32 type(=3) | u32 ct id | u8 family | u8 l4proto | u8 event(1 new, 2 update, 3 destroy) |
+ *   u8 tcp state (conntrack's enum; 255 = not in the event) | u32 mark | u16 sport | u16 dport |
+ *   u8 saddr[16] | u8 daddr[16] | u32 timeout (s) | u32 status (IPS_*) | u32 pad |
+ *   u64 orig packets | u64 orig bytes | u64 reply packets | u64 reply bytes (DESTROY only, else 0)
+ *   type 4, events lost (56 bytes): u32 type | u32 count of ENOBUFS since the last one
  * Record from lvsd: u32 id | u32 verdict (0 drop, 1 accept) | u32 mark (0 = leave mark)
  */
 #include <arpa/inet.h>
@@ -34,6 +47,8 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_queue.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
+#include <linux/netfilter/nfnetlink_compat.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nf_tables_compat.h>
 #include <linux/netfilter/xt_NFQUEUE.h>
@@ -44,6 +59,10 @@
 
 static struct mnl_socket *nl;
 static unsigned queue_num;
+/* Conntrack events (NULL when not asked for) and the mark/mask naming lvsd's flows. */
+static struct mnl_socket *ct;
+static uint32_t ct_mark, ct_mask;
+static uint32_t ct_lost;
 
 struct out_rec {
 	uint32_t type, id;
@@ -73,7 +92,20 @@ static void write_all(const void *buf, size_t len)
  * gathered and written once, and verdicts go to the kernel as one buffer of netlink messages
  * (one sendto), instead of a system call each.
  */
-static uint8_t outbuf[sizeof(struct out_rec) * 256];
+struct ct_rec {
+	uint32_t type, id;
+	uint8_t family, l4proto, event, tcp_state;
+	uint32_t mark;
+	uint16_t sport, dport;
+	uint8_t saddr[16], daddr[16];
+	uint32_t timeout, status, pad;
+	uint64_t orig_packets, orig_bytes, reply_packets, reply_bytes;
+} __attribute__((packed));
+
+_Static_assert(sizeof(struct out_rec) == REC_OUT, "packet record size");
+_Static_assert(sizeof(struct ct_rec) == 96, "conntrack record size");
+
+static uint8_t outbuf[96 * 512];
 static size_t outlen;
 static char vbuf[8192];
 static size_t vlen;
@@ -84,11 +116,11 @@ static void flush_records(void)
 	outlen = 0;
 }
 
-static void emit_record(const struct out_rec *r)
+static void emit(const void *r, size_t len)
 {
-	if (outlen + sizeof *r > sizeof outbuf) flush_records();
-	memcpy(outbuf + outlen, r, sizeof *r);
-	outlen += sizeof *r;
+	if (outlen + len > sizeof outbuf) flush_records();
+	memcpy(outbuf + outlen, r, len);
+	outlen += len;
 }
 
 static void flush_verdicts(void)
@@ -108,12 +140,12 @@ static void put_verdict(uint32_t id, uint32_t verdict, uint32_t mark)
 }
 
 /* One netlink datagram from the kernel (not from another process), without blocking if asked. */
-static ssize_t recv_kernel(char *buf, size_t size, int dontwait)
+static ssize_t recv_kernel(struct mnl_socket *sock, char *buf, size_t size, int dontwait)
 {
 	struct sockaddr_nl addr;
 	struct iovec iov = { buf, size };
 	struct msghdr msg = { &addr, sizeof addr, &iov, 1, NULL, 0, 0 };
-	ssize_t n = recvmsg(mnl_socket_get_fd(nl), &msg, dontwait ? MSG_DONTWAIT : 0);
+	ssize_t n = recvmsg(mnl_socket_get_fd(sock), &msg, dontwait ? MSG_DONTWAIT : 0);
 	if (n < 0) return n;
 	if (msg.msg_flags & MSG_TRUNC) { errno = ENOSPC; return -1; }
 	if (msg.msg_namelen != sizeof addr || addr.nl_pid != 0) { errno = EPERM; return -1; }
@@ -191,8 +223,148 @@ static int on_packet(const struct nlmsghdr *nlh, void *data)
 		parse_packet(&r, mnl_attr_get_payload(attr[NFQA_PAYLOAD]), mnl_attr_get_payload_len(attr[NFQA_PAYLOAD]));
 	else
 		r.flags |= 8;
-	emit_record(&r);
+	emit(&r, sizeof r);
 	return MNL_CB_OK;
+}
+
+/* Attribute table of one nest (or of a message after its nfgenmsg), unknown types skipped. */
+struct attrs { const struct nlattr *a[CTA_MAX + 1]; unsigned max; };
+
+static int attr_cb(const struct nlattr *attr, void *data)
+{
+	struct attrs *t = data;
+	unsigned type = mnl_attr_get_type(attr);
+	if (type <= t->max) t->a[type] = attr;
+	return MNL_CB_OK;
+}
+
+static void nest(const struct nlattr *attr, struct attrs *t, unsigned max)
+{
+	memset(t, 0, sizeof *t);
+	t->max = max;
+	if (attr) mnl_attr_parse_nested(attr, attr_cb, t);
+}
+
+static uint32_t be32(const struct nlattr *a) { return a && mnl_attr_get_payload_len(a) >= 4 ? ntohl(mnl_attr_get_u32(a)) : 0; }
+
+static uint64_t be64(const struct nlattr *a)
+{
+	if (!a || mnl_attr_get_payload_len(a) < 8) return 0;
+	uint64_t v;
+	memcpy(&v, mnl_attr_get_payload(a), 8);
+	return be64toh(v);
+}
+
+static void copy_addr(uint8_t *dst, const struct nlattr *a, size_t len)
+{
+	if (a && mnl_attr_get_payload_len(a) >= len) memcpy(dst, mnl_attr_get_payload(a), len);
+}
+
+static void counters(const struct nlattr *a, uint64_t *packets, uint64_t *bytes)
+{
+	struct attrs c;
+	nest(a, &c, CTA_COUNTERS_MAX);
+	*packets = be64(c.a[CTA_COUNTERS_PACKETS]);
+	*bytes = be64(c.a[CTA_COUNTERS_BYTES]);
+}
+
+/* One conntrack event: forwarded when its mark is lvsd's and its tuple is TCP or UDP. */
+static int on_ct_event(const struct nlmsghdr *nlh, void *data)
+{
+	(void)data;
+	uint8_t type = nlh->nlmsg_type & 0xff;
+	if ((nlh->nlmsg_type >> 8) != NFNL_SUBSYS_CTNETLINK) return MNL_CB_OK;
+	if (type != IPCTNL_MSG_CT_NEW && type != IPCTNL_MSG_CT_DELETE) return MNL_CB_OK;
+	struct attrs m;
+	memset(&m, 0, sizeof m);
+	m.max = CTA_MAX;
+	if (mnl_attr_parse(nlh, sizeof(struct nfgenmsg), attr_cb, &m) < 0) return MNL_CB_OK;
+	uint32_t mark = be32(m.a[CTA_MARK]);
+	if ((mark & ct_mask) != ct_mark) return MNL_CB_OK;
+	struct ct_rec r;
+	memset(&r, 0, sizeof r);
+	r.type = 3;
+	r.mark = mark;
+	r.id = be32(m.a[CTA_ID]);
+	r.event = type == IPCTNL_MSG_CT_DELETE ? 3 : (nlh->nlmsg_flags & (NLM_F_CREATE | NLM_F_EXCL)) ? 1 : 2;
+	r.tcp_state = 255;
+	struct attrs tuple, ip, proto;
+	nest(m.a[CTA_TUPLE_ORIG], &tuple, CTA_TUPLE_MAX);
+	nest(tuple.a[CTA_TUPLE_IP], &ip, CTA_IP_MAX);
+	nest(tuple.a[CTA_TUPLE_PROTO], &proto, CTA_PROTO_MAX);
+	if (ip.a[CTA_IP_V4_SRC]) {
+		r.family = 4;
+		copy_addr(r.saddr, ip.a[CTA_IP_V4_SRC], 4);
+		copy_addr(r.daddr, ip.a[CTA_IP_V4_DST], 4);
+	} else if (ip.a[CTA_IP_V6_SRC]) {
+		r.family = 6;
+		copy_addr(r.saddr, ip.a[CTA_IP_V6_SRC], 16);
+		copy_addr(r.daddr, ip.a[CTA_IP_V6_DST], 16);
+	} else {
+		return MNL_CB_OK;
+	}
+	if (!proto.a[CTA_PROTO_NUM] || mnl_attr_get_payload_len(proto.a[CTA_PROTO_NUM]) < 1) return MNL_CB_OK;
+	r.l4proto = mnl_attr_get_u8(proto.a[CTA_PROTO_NUM]);
+	if (r.l4proto != IPPROTO_TCP && r.l4proto != IPPROTO_UDP) return MNL_CB_OK;
+	if (proto.a[CTA_PROTO_SRC_PORT] && mnl_attr_get_payload_len(proto.a[CTA_PROTO_SRC_PORT]) >= 2)
+		r.sport = ntohs(mnl_attr_get_u16(proto.a[CTA_PROTO_SRC_PORT]));
+	if (proto.a[CTA_PROTO_DST_PORT] && mnl_attr_get_payload_len(proto.a[CTA_PROTO_DST_PORT]) >= 2)
+		r.dport = ntohs(mnl_attr_get_u16(proto.a[CTA_PROTO_DST_PORT]));
+	r.timeout = be32(m.a[CTA_TIMEOUT]);
+	r.status = be32(m.a[CTA_STATUS]);
+	if (m.a[CTA_PROTOINFO]) {
+		struct attrs pi, tcp;
+		nest(m.a[CTA_PROTOINFO], &pi, CTA_PROTOINFO_MAX);
+		nest(pi.a[CTA_PROTOINFO_TCP], &tcp, CTA_PROTOINFO_TCP_MAX);
+		if (tcp.a[CTA_PROTOINFO_TCP_STATE] && mnl_attr_get_payload_len(tcp.a[CTA_PROTOINFO_TCP_STATE]) >= 1)
+			r.tcp_state = mnl_attr_get_u8(tcp.a[CTA_PROTOINFO_TCP_STATE]);
+	}
+	uint64_t c[4];
+	counters(m.a[CTA_COUNTERS_ORIG], &c[0], &c[1]);
+	counters(m.a[CTA_COUNTERS_REPLY], &c[2], &c[3]);
+	r.orig_packets = c[0];
+	r.orig_bytes = c[1];
+	r.reply_packets = c[2];
+	r.reply_bytes = c[3];
+	emit(&r, sizeof r);
+	return MNL_CB_OK;
+}
+
+/* Opens the conntrack event socket: lvsd's flows are a few of all, so the buffer is large. */
+static void open_ct_events(void)
+{
+	ct = mnl_socket_open(NETLINK_NETFILTER);
+	if (!ct || mnl_socket_bind(ct, NF_NETLINK_CONNTRACK_NEW | NF_NETLINK_CONNTRACK_UPDATE | NF_NETLINK_CONNTRACK_DESTROY, MNL_SOCKET_AUTOPID) < 0) {
+		perror("lvsd-nfq: conntrack events");
+		exit(2);
+	}
+	int size = 8 << 20;
+	if (setsockopt(mnl_socket_get_fd(ct), SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) < 0)
+		setsockopt(mnl_socket_get_fd(ct), SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+}
+
+/* Everything the event socket holds now (bounded); lost events are reported, lvsd's dump repairs. */
+static void read_ct_events(char *buf, size_t size)
+{
+	for (int i = 0; i < 64; i++) {
+		ssize_t n = recv_kernel(ct, buf, size, 1);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+			if (errno == ENOBUFS) { ct_lost++; continue; }
+			if (errno == EINTR || errno == EPERM || errno == ENOSPC) continue;
+			perror("lvsd-nfq: conntrack events");
+			exit(1);
+		}
+		mnl_cb_run(buf, (size_t)n, 0, 0, on_ct_event, NULL);
+	}
+	if (ct_lost) {
+		struct out_rec lost;
+		memset(&lost, 0, sizeof lost);
+		lost.type = 4;
+		lost.id = ct_lost;
+		ct_lost = 0;
+		emit(&lost, sizeof lost);
+	}
 }
 
 static struct nlmsghdr *put_hdr(char *buf, uint16_t type, uint16_t flags, uint32_t seq, uint8_t family)
@@ -277,9 +449,16 @@ static void configure(uint32_t maxlen, int fail_open)
 
 int main(int argc, char **argv)
 {
-	if (argc != 4) {
-		fprintf(stderr, "usage: lvsd-nfq QUEUE_NUM MAXLEN fail-open|fail-closed\n");
+	if (argc != 4 && argc != 5) {
+		fprintf(stderr, "usage: lvsd-nfq QUEUE_NUM MAXLEN fail-open|fail-closed [CTMARK/CTMASK]\n");
 		return 2;
+	}
+	if (argc == 5) {
+		char *slash = NULL;
+		ct_mark = (uint32_t)strtoul(argv[4], &slash, 0);
+		if (!slash || *slash != '/') { fprintf(stderr, "lvsd-nfq: CTMARK/CTMASK expected, got %s\n", argv[4]); return 2; }
+		ct_mask = (uint32_t)strtoul(slash + 1, NULL, 0);
+		ct_mark &= ct_mask;
 	}
 	queue_num = (unsigned)strtoul(argv[1], NULL, 10);
 	uint32_t maxlen = (uint32_t)strtoul(argv[2], NULL, 10);
@@ -292,6 +471,8 @@ int main(int argc, char **argv)
 	int one = 1;
 	mnl_socket_setsockopt(nl, NETLINK_NO_ENOBUFS, &one, sizeof one);
 	configure(maxlen, fail_open);
+	/* Subscribed before the ready record, so no event of a flow lvsd picks can be missed. */
+	if (argc == 5) open_ct_events();
 	if (install_queue_rule(queue_num, fail_open) < 0) {
 		perror("lvsd-nfq: installing the NFQUEUE rule in inet lvsd nfqueue");
 		return 3;
@@ -304,11 +485,11 @@ int main(int argc, char **argv)
 
 	unsigned portid = mnl_socket_get_portid(nl);
 	static char nlbuf[0xffff + 8192];
-	uint8_t inbuf[REC_IN * 256];
+	uint8_t inbuf[REC_IN * 1024];
 	size_t inlen = 0;
-	struct pollfd pfd[2] = {{mnl_socket_get_fd(nl), POLLIN, 0}, {0, POLLIN, 0}};
+	struct pollfd pfd[3] = {{mnl_socket_get_fd(nl), POLLIN, 0}, {0, POLLIN, 0}, {ct ? mnl_socket_get_fd(ct) : -1, POLLIN, 0}};
 	for (;;) {
-		if (poll(pfd, 2, -1) < 0) {
+		if (poll(pfd, ct ? 3 : 2, -1) < 0) {
 			if (errno == EINTR) continue;
 			return 1;
 		}
@@ -333,7 +514,7 @@ int main(int argc, char **argv)
 		if (pfd[0].revents) {
 			/* Everything queued now (bounded), then one write to lvsd. */
 			for (int i = 0; i < 64; i++) {
-				ssize_t n = recv_kernel(nlbuf, sizeof nlbuf, i > 0);
+				ssize_t n = recv_kernel(nl, nlbuf, sizeof nlbuf, i > 0);
 				if (n < 0) {
 					if (errno == EAGAIN || errno == EWOULDBLOCK) break;
 					if (errno == ENOBUFS || errno == EINTR || errno == EPERM) continue;
@@ -342,7 +523,9 @@ int main(int argc, char **argv)
 				}
 				mnl_cb_run(nlbuf, (size_t)n, 0, portid, on_packet, NULL);
 			}
-			flush_records();
 		}
+		if (ct && pfd[2].revents) read_ct_events(nlbuf, sizeof nlbuf);
+		/* The packets' and events' records of this wake-up in one write to lvsd. */
+		flush_records();
 	}
 }

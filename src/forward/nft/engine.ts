@@ -2,9 +2,7 @@
 // flow that the kernel queues, and feeds conntrack's view of the flows back to the director.
 // Shell: owns the helper process, the conntrack event process and the nft/ip commands.
 
-import type { ChildProcess, ChildProcessWithoutNullStreams } from 'node:child_process';
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { CommandRunner } from './commands.js';
 import { isActiveState, parseConntrackLine, parseQueueProc, type CtEntry } from './conntrack-line.js';
 import { parseDrFlows } from './dr-flows.js';
@@ -12,9 +10,9 @@ import { syncDrRoutes, type DrRoute } from './dr-routes.js';
 import { NftNativeError, NftServiceError, TunUnsupportedError } from './errors.js';
 import { destIdentity, isLvsdMark, MARK_BASE, MARK_MASK, MarkAllocator } from './marks.js';
 import { ensureHelperBuilt, spawnHelper } from './native-helper.js';
-import { encodeVerdict, FLAG_TRUNCATED, l4Name, RecordSplitter, type QueueRecord } from './queue-record.js';
+import { decodeRecord, FLAG_TRUNCATED, l4Name, RecordReader, TYPE_CONN, TYPE_LOST, TYPE_PACKET, TYPE_READY, VerdictBatch, type ConnRecord, type QueueRecord } from './queue-record.js';
 import { COUNTERS, renderDelete, renderRuleset, TABLE, type KernelCounterName, type MarkedDest } from './ruleset.js';
-import type { ConnStats, NftCounters, NftDirector, NftEngineOptions, NftService } from './types.js';
+import type { ConnStateEvent, ConnStats, NftCounters, NftDirector, NftEngineOptions, NftService } from './types.js';
 
 interface MarkInfo {
   serviceId: string;
@@ -47,7 +45,8 @@ export class NftEngine {
   /** identity -> mark of every dest in the kernel's maps now. */
   private programmed = new Map<string, number>();
   private helper: ChildProcessWithoutNullStreams | null = null;
-  private events: ChildProcess | null = null;
+  /** Conntrack events the helper could not read (its socket buffer overflowed); the dump repairs. */
+  private lostEvents = 0;
   private services: readonly NftService[] = [];
   /** mark -> family of the DR flow sets in the kernel now (deleted once their dest is gone). */
   private flowSets = new Map<number, 4 | 6>();
@@ -71,7 +70,6 @@ export class NftEngine {
     await this.apply(services);
     const bin = await ensureHelperBuilt();
     await this.startHelper(bin);
-    this.startEvents();
   }
 
   /** Reprograms the table in one nft transaction (start, reload, dest/weight edits). */
@@ -136,12 +134,15 @@ export class NftEngine {
     this.helper?.stdin.end();
     this.helper?.kill('SIGTERM');
     this.helper = null;
-    this.events?.kill('SIGTERM');
-    this.events = null;
   }
 
   counters(): NftCounters {
     return { ...this.stats };
+  }
+
+  /** Conntrack events lost so far (the 2 s dump corrects the states and drops the gone flows). */
+  get eventsLost(): number {
+    return this.lostEvents;
   }
 
   /** nft counters of the table plus the kernel queue's drop counters. */
@@ -249,9 +250,11 @@ export class NftEngine {
   }
 
   private startHelper(bin: string): Promise<void> {
-    const child = spawnHelper(bin, this.runner, this.opts.queueNum, this.opts.queueMaxLen, this.opts.failMode);
+    // The helper also reads conntrack's events of lvsd's marks: no `conntrack -E` process, no text.
+    const child = spawnHelper(bin, this.runner, this.opts.queueNum, this.opts.queueMaxLen, this.opts.failMode, `${MARK_BASE}/${MARK_MASK}`);
     this.helper = child;
-    const splitter = new RecordSplitter();
+    const reader = new RecordReader();
+    const verdicts = new VerdictBatch();
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d).slice(-2000));
     child.stdin.on('error', () => undefined);
@@ -263,25 +266,35 @@ export class NftEngine {
         if (this.helper === child) this.helper = null;
       });
       child.stdout.on('data', (chunk: Buffer) => {
-        for (const rec of splitter.push(chunk)) {
-          if (rec.kind === 'ready') {
+        reader.read(chunk, (b, off, type) => {
+          if (type === TYPE_PACKET) this.onRecord(decodeRecord(b, off), verdicts);
+          else if (type === TYPE_CONN) this.onConnEvent(decodeRecord(b, off));
+          else if (type === TYPE_LOST) this.lostEvents += b.readUInt32LE(off + 4);
+          else if (type === TYPE_READY && !ready) {
             ready = true;
             resolve();
-            continue;
           }
-          this.onRecord(child, rec);
-        }
+        });
+        // The chunk's verdicts in one write; back-pressure is advisory (the pipe buffers, the helper drains it).
+        if (verdicts.count > 0) child.stdin.write(verdicts.take());
       });
     });
   }
 
-  private onRecord(child: ChildProcessWithoutNullStreams, rec: QueueRecord): void {
+  private onRecord(rec: QueueRecord, verdicts: VerdictBatch): void {
     if (rec.kind !== 'packet') return;
     this.stats.queued++;
     const verdict = this.decide(rec);
-    if (!child.stdin.write(encodeVerdict(rec.id, verdict !== 0, verdict))) {
-      // Back-pressure is only advisory here: the pipe buffers, the helper drains it.
-    }
+    verdicts.add(rec.id, verdict !== 0, verdict);
+  }
+
+  /** A conntrack event of one of lvsd's flows, for the director's table. */
+  private onConnEvent(rec: QueueRecord): void {
+    if (rec.kind !== 'conn') return;
+    const info = this.markInfo.get(rec.mark);
+    const proto = l4Name(rec.l4proto);
+    if (!info || proto === null) return;
+    this.director.onConnState(connStateEvent(rec, info.serviceId, info.destId, proto));
   }
 
   /** 0 = drop, otherwise accept with this mark. */
@@ -311,35 +324,24 @@ export class NftEngine {
     return mark;
   }
 
-  private startEvents(): void {
-    const [file, argv] = this.runner.argv('conntrack', ['-E', '-o', 'extended,id', '--mark', `${MARK_BASE}/${MARK_MASK}`]);
-    const child = spawn(file, argv, { stdio: ['ignore', 'pipe', 'ignore'] });
-    this.events = child;
-    child.on('error', () => undefined);
-    const lines = createInterface({ input: child.stdout });
-    lines.on('line', (line) => {
-      const e = parseConntrackLine(line);
-      if (!e || e.event === null) return;
-      const info = this.markInfo.get(e.mark);
-      if (!info) return;
-      this.director.onConnState({
-        event: e.event,
-        serviceId: info.serviceId,
-        destId: info.destId,
-        proto: e.proto as 'tcp' | 'udp',
-        client: { addr: e.orig.src, port: e.orig.sport },
-        vip: { addr: e.orig.dst, port: e.orig.dport },
-        state: e.state,
-        expiresS: e.timeoutS,
-        counters: { inPkts: e.orig.packets, inBytes: e.orig.bytes, outPkts: e.reply.packets, outBytes: e.reply.bytes },
-      });
-    });
-  }
-
   /** Services last applied. */
   current(): readonly NftService[] {
     return this.services;
   }
+}
+
+function connStateEvent(rec: ConnRecord, serviceId: string, destId: number, proto: 'tcp' | 'udp'): ConnStateEvent {
+  return {
+    event: rec.event,
+    serviceId,
+    destId,
+    proto,
+    client: { addr: rec.saddr, port: rec.sport },
+    vip: { addr: rec.daddr, port: rec.dport },
+    state: rec.state,
+    expiresS: rec.timeoutS,
+    counters: rec.counters,
+  };
 }
 
 /** Throws NftServiceError when the engine cannot program `s` (callers may pre-check services). */

@@ -36,13 +36,18 @@ export async function ensureHelperBuilt(): Promise<string> {
   return bin;
 }
 
+/**
+ * Starts the helper on queue `queueNum`. With `ctMark` ("MARK/MASK") it also forwards conntrack's
+ * events of the flows whose conntrack mark matches (records of type 3).
+ */
 export function spawnHelper(
   bin: string,
   runner: CommandRunner,
   queueNum: number,
   maxLen: number,
   failMode: 'fail-open' | 'fail-closed',
+  ctMark?: string,
 ): ChildProcessWithoutNullStreams {
-  const [file, argv] = runner.argv(bin, [String(queueNum), String(maxLen), failMode]);
+  const [file, argv] = runner.argv(bin, [String(queueNum), String(maxLen), failMode, ...(ctMark === undefined ? [] : [ctMark])]);
   return spawn(file, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
 }

@@ -70,7 +70,9 @@ export class TableDirector implements NftDirector {
       this.conns.delete(key);
       return;
     }
-    this.table.setState(t.conn, tableState(ev.proto, ev.state), this.nowMs());
+    // A TCP event without a state (a status change only) changes nothing the table shows.
+    if (ev.proto === 'tcp' && ev.state === '') this.table.touch(t.conn, this.nowMs());
+    else this.table.setState(t.conn, tableState(ev.proto, ev.state), this.nowMs());
   }
 
   onConnStats(stats: readonly ConnStats[]): void {
