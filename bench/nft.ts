@@ -4,9 +4,14 @@
 // `engine proxy` (userspace relay, one worker per core). The same wrk load from the client
 // namespace measures direct (to a real server), nft and proxy: keep-alive req/s, 1 MB responses
 // (MB/s) and a new connection per request (conn/s, every one scheduled by lvsd).
+// Beside the raw rates, the director's CPU cost: whole-machine busy CPU time (/proc/stat) per GB
+// and per new connection on each path, over interleaved rounds, and the director's marginal cost
+// (path - direct); on a machine where wrk, nginx and the director share the cores, MB/s alone
+// stops at the shared ceiling, CPU per unit does not.
 // Then DR as deployed (nft-dr-topology.ts: the replies bypass the director) against direct.
+// LVSD_BENCH_NFT_PARTS=keepalive,rounds,dr selects parts; LVSD_BENCH_NFT_ROUNDS (default 4).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -14,11 +19,54 @@ import { lvsdBin, repoRoot } from '../test/helpers/paths.js';
 import { DIRECTOR4_CLIENT, Topology, VIP4, rs4 } from '../test/netns/nft-topology.js';
 import { DrBypassTopology } from '../test/netns/nft-dr-topology.js';
 
-type Figures = { rps: number; mbps: number };
+/** One wrk run: rates, totals, and the whole machine's busy CPU seconds during it. */
+type Figures = { rps: number; mbps: number; requests: number; bytes: number; errors: number; busyS: number; procs: Map<string, number> };
 
 const NGINX_PORT = 8081;
 /** wrk connections (LVSD_BENCH_NFT_CONNS overrides, to see whether a path is latency-bound). */
 const CONNS = Number(process.env.LVSD_BENCH_NFT_CONNS ?? 32);
+/** Interleaved rounds of the CPU-cost loads (direct, nft, proxy in rotating order). */
+const ROUNDS = Math.max(1, Number(process.env.LVSD_BENCH_NFT_ROUNDS ?? 4));
+const PARTS = new Set((process.env.LVSD_BENCH_NFT_PARTS ?? 'keepalive,rounds,dr').split(','));
+/** wrk's binary units ("11.78GB read", "Transfer/sec: 2.5GB"). */
+const UNIT: Record<string, number> = { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3, TB: 1024 ** 4 };
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+/** Busy CPU seconds of the whole machine so far: user+nice+system+irq+softirq of all CPUs. */
+function machineBusyS(): number {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const [user, nice, system, , , irq, softirq] = f;
+  return (user + nice + system + irq + softirq) / CLK_TCK;
+}
+
+/** CPU seconds (user+system) used so far by `root` and its descendants, summed by command name. */
+function treeCpuS(root: number | undefined): Map<string, number> {
+  const out = new Map<string, number>();
+  if (root === undefined) return out;
+  const procs: { pid: number; ppid: number; comm: string; cpu: number }[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    let st: string;
+    try {
+      st = readFileSync(`/proc/${d}/stat`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    const close = st.lastIndexOf(')');
+    const f = st.slice(close + 2).split(' ');
+    procs.push({ pid: Number(d), comm: st.slice(st.indexOf('(') + 1, close), ppid: Number(f[1]), cpu: (Number(f[11]) + Number(f[12])) / CLK_TCK });
+  }
+  const inTree = new Set([root]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const p of procs) if (!inTree.has(p.pid) && inTree.has(p.ppid)) { inTree.add(p.pid); grew = true; }
+  }
+  for (const p of procs) if (inTree.has(p.pid)) out.set(p.comm, (out.get(p.comm) ?? 0) + p.cpu);
+  return out;
+}
+
+/** Processes whose CPU the rounds report per new connection (lvsd's tree, by command name). */
+let watched: number | undefined;
 
 /** nginx in rs1's namespace (a Node server caps 1 MB responses near 2 GB/s, hiding the paths). */
 async function startNginx(rsNs: string, dir: string): Promise<ChildProcess> {
@@ -50,22 +98,32 @@ http {
   throw new Error('nginx did not start');
 }
 
-async function wrk(topo: { client: string }, url: string, extra: string[]): Promise<Figures> {
+async function wrk(topo: { client: string }, url: string, extra: string[], seconds = 4): Promise<Figures> {
+  const procs0 = treeCpuS(watched);
+  const busy0 = machineBusyS();
   const stdout = await new Promise<string>((resolve) => {
-    const p = spawn('ip', ['netns', 'exec', topo.client, 'wrk', '-t2', `-c${CONNS}`, '-d4s', ...extra, url], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const p = spawn('ip', ['netns', 'exec', topo.client, 'wrk', '-t2', `-c${CONNS}`, `-d${seconds}s`, ...extra, url], { stdio: ['ignore', 'pipe', 'ignore'] });
     let out = '';
-    const t = setTimeout(() => p.kill('SIGKILL'), 20000);
+    const t = setTimeout(() => p.kill('SIGKILL'), 20000 + seconds * 1000);
     p.stdout.on('data', (d) => (out += d));
     p.on('close', () => {
       clearTimeout(t);
       resolve(out);
     });
   });
+  const busyS = machineBusyS() - busy0;
+  const procs = treeCpuS(watched);
+  for (const [k, v] of procs) procs.set(k, v - (procs0.get(k) ?? 0));
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1] ?? NaN);
   const t = /Transfer\/sec:\s+([\d.]+)(\w+)/.exec(stdout);
-  const unit: Record<string, number> = { B: 1 / 1e6, KB: 1 / 1024, MB: 1, GB: 1024 };
-  const mbps = t ? Number(t[1]) * (unit[t[2]] ?? NaN) : NaN;
-  return { rps, mbps };
+  const mbps = t ? (Number(t[1]) * (UNIT[t[2]] ?? NaN)) / UNIT.MB : NaN;
+  const total = /(\d+) requests in [\d.]+\w+, ([\d.]+)(\w+) read/.exec(stdout);
+  const requests = total ? Number(total[1]) : NaN;
+  const bytes = total ? Number(total[2]) * (UNIT[total[3]] ?? NaN) : NaN;
+  const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
+  const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(stdout);
+  const errors = (sock ? sock.slice(1).reduce((a, x) => a + Number(x), 0) : 0) + (non2xx ? Number(non2xx[1]) : 0);
+  return { rps, mbps, requests, bytes, errors, busyS, procs };
 }
 
 function config(sock: string): string {
@@ -114,6 +172,91 @@ const ROWS: { name: string; pick: (f: Figures) => number; extra: string[]; path:
   { name: '1 MB responses (MB/s)', pick: (f) => f.mbps, extra: [], path: '/big' },
   { name: 'new connection per request (conn/s)', pick: (f) => f.rps, extra: ['-H', 'Connection: close'], path: '/' },
 ];
+const [KEEPALIVE, BIG, CLOSE] = ROWS;
+
+type PathName = 'direct' | 'nft' | 'proxy';
+const PATHS: PathName[] = ['direct', 'nft', 'proxy'];
+
+const fmt = (x: number, digits = 2): string => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
+const sorted = (xs: number[]): number[] => xs.filter(Number.isFinite).sort((a, b) => a - b);
+function median(xs: number[]): number {
+  const s = sorted(xs);
+  if (s.length === 0) return NaN;
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+/** "min-max (median m)" of a series. */
+function range(xs: number[], digits = 2): string {
+  const s = sorted(xs);
+  if (s.length === 0) return 'n/a';
+  return `${fmt(s[0], digits)}-${fmt(s[s.length - 1], digits)} (median ${fmt(median(s), digits)})`;
+}
+
+/**
+ * One cost table: per path the busy CPU per unit (from each round's run), the marginal cost of
+ * nft and proxy against the same round's direct run, and proxy marginal / nft marginal. When nft's
+ * marginal cost is not clearly above zero (its range reaches 0, or its spread exceeds its median),
+ * only a bound is printed: nft's marginal is at most its largest round value, so the ratio is at
+ * least proxy's smallest marginal over that.
+ */
+function printCost(title: string, unit: string, scale: number, runs: Record<PathName, Figures[]>, per: (f: Figures) => number): void {
+  const cost = (p: PathName): number[] => runs[p].map((f) => (f.busyS / per(f)) * scale);
+  const marg = (p: PathName): number[] => runs[p].map((_, i) => cost(p)[i] - cost('direct')[i]);
+  console.log(`${title}: whole-machine busy CPU ${unit}, ${runs.direct.length} interleaved rounds (min-max, median)`);
+  for (const p of PATHS) console.log(`  ${p.padEnd(7)} ${range(cost(p), 3)}`);
+  const [mn, mp] = [marg('nft'), marg('proxy')];
+  console.log(`  marginal (path - direct, same round): nft ${range(mn, 3)}  proxy ${range(mp, 3)}`);
+  const sn = sorted(mn);
+  const sp = sorted(mp);
+  if (sn.length === 0 || sp.length === 0) return;
+  const nftMed = median(sn);
+  const noisy = sn[0] <= 0 || sn[sn.length - 1] - sn[0] > Math.abs(nftMed);
+  if (!noisy) {
+    const ratios = mp.map((x, i) => x / mn[i]);
+    console.log(`  capacity ratio (proxy marginal / nft marginal): ${range(ratios, 1)}; from the medians ${fmt(median(sp) / nftMed, 1)}x`);
+  } else if (sn[sn.length - 1] > 0) {
+    console.log(`  nft marginal is within noise of zero (spread ${fmt(sn[sn.length - 1] - sn[0], 3)} > |median| ${fmt(Math.abs(nftMed), 3)}, or a round <= 0):` +
+      ` bound nft <= ${fmt(sn[sn.length - 1], 3)} ${unit}, so capacity ratio >= ${fmt(sp[0] / sn[sn.length - 1], 1)}x (proxy's smallest marginal / nft's largest)`);
+  } else {
+    console.log('  nft marginal <= 0 in every round: below what this machine can resolve; no ratio printed');
+  }
+}
+
+/** lvsd's processes' CPU per new connection (the nft row): where the scheduling path spends. */
+function printTree(runs: Figures[]): void {
+  const names = new Set(runs.flatMap((f) => [...f.procs.keys()]));
+  const parts = [...names].map((n) => `${n} ${range(runs.map((f) => ((f.procs.get(n) ?? 0) / f.requests) * 1e6), 1)}`);
+  console.log(`  nft: lvsd's own processes, CPU us per new connection: ${parts.join('; ')}`);
+}
+
+/** Interleaved rounds of 1 MB and Connection: close loads on the three paths, then the cost tables. */
+async function rounds(topo: { client: string }, urls: Record<PathName, string>): Promise<void> {
+  const big = { direct: [], nft: [], proxy: [] } as Record<PathName, Figures[]>;
+  const close = { direct: [], nft: [], proxy: [] } as Record<PathName, Figures[]>;
+  for (let r = 0; r < ROUNDS; r++) {
+    // Rotate the order so no path always runs first (warm caches, a neighbour's build starting).
+    const order = PATHS.map((_, i) => PATHS[(i + r) % PATHS.length]);
+    for (const [row, store] of [[BIG, big], [CLOSE, close]] as const) {
+      const got = {} as Record<PathName, Figures>;
+      for (const p of order) {
+        got[p] = await wrk(topo, urls[p] + row.path, row.extra, 3);
+        store[p].push(got[p]);
+      }
+      const [dv, nv, pv] = PATHS.map((p) => row.pick(got[p]));
+      const errs = PATHS.filter((p) => got[p].errors > 0).map((p) => `${p} ${got[p].errors} errors`);
+      console.log(
+        `round ${r + 1} ${row.name.padEnd(38)} direct ${fmt(dv, 1).padStart(9)}  nft ${fmt(nv, 1).padStart(9)}  proxy ${fmt(pv, 1).padStart(9)}` +
+          `  nft/direct ${fmt(nv / dv)}  nft/proxy ${fmt(nv / pv)}${errs.length ? `  (${errs.join(', ')})` : ''}`,
+      );
+    }
+  }
+  for (const [row, store] of [[BIG, big], [CLOSE, close]] as const) {
+    const rate = (p: PathName): number[] => store[p].map(row.pick);
+    console.log(`${row.name}: direct ${range(rate('direct'), 0)}  nft ${range(rate('nft'), 0)}  proxy ${range(rate('proxy'), 0)}`);
+  }
+  printCost('1 MB responses', 's per GB', 1, big, (f) => f.bytes / 1e9);
+  printCost('new connection per request', 'us per connection', 1e6, close, (f) => f.requests);
+  printTree(close.nft);
+}
 
 /** DR with replies bypassing the director: the real lvsd (engine nft, DR) against direct. */
 /** `lvsadm -L -n --stats` of the running lvsd. */
@@ -191,22 +334,19 @@ export default async (): Promise<void> => {
     const sock = join(dir, 'control.sock');
     writeFileSync(conf, config(sock));
     lvsd = await startLvsd(topo, conf, sock);
-    const direct = `http://${rs4(1)}:${NGINX_PORT}`;
-    const nft = `http://${VIP4}:8000`;
-    const proxy = `http://${DIRECTOR4_CLIENT}:8500`;
-    console.log(`nginx on one real server; lvsd in the director namespace; proxy workers: one per core (${os.availableParallelism()}); wrk -t2 -c${CONNS} -d4s from the client namespace`);
-    for (const r of ROWS) {
-      const [d, n, p] = [await wrk(topo, direct + r.path, r.extra), await wrk(topo, nft + r.path, r.extra), await wrk(topo, proxy + r.path, r.extra)];
-      const [dv, nv, pv] = [r.pick(d), r.pick(n), r.pick(p)];
-      console.log(
-        `${r.name.padEnd(38)} direct ${dv.toFixed(1).padStart(9)}  nft ${nv.toFixed(1).padStart(9)}  proxy ${pv.toFixed(1).padStart(9)}` +
-          `  nft/direct ${(nv / dv).toFixed(2)}  nft/proxy ${(nv / pv).toFixed(2)}`,
-      );
+    watched = lvsd.pid;
+    const urls: Record<PathName, string> = { direct: `http://${rs4(1)}:${NGINX_PORT}`, nft: `http://${VIP4}:8000`, proxy: `http://${DIRECTOR4_CLIENT}:8500` };
+    console.log(`nginx on one real server; lvsd in the director namespace; proxy workers: one per core (${os.availableParallelism()}); wrk -t2 -c${CONNS} from the client namespace`);
+    if (PARTS.has('keepalive')) {
+      const [d, n, p] = [await wrk(topo, urls.direct + KEEPALIVE.path, []), await wrk(topo, urls.nft + KEEPALIVE.path, []), await wrk(topo, urls.proxy + KEEPALIVE.path, [])];
+      console.log(`${KEEPALIVE.name.padEnd(38)} direct ${fmt(d.rps, 1).padStart(9)}  nft ${fmt(n.rps, 1).padStart(9)}  proxy ${fmt(p.rps, 1).padStart(9)}  nft/direct ${fmt(n.rps / d.rps)}  nft/proxy ${fmt(n.rps / p.rps)}`);
     }
+    if (PARTS.has('rounds')) await rounds(topo, urls);
     const stats = lvsadmStats(sock);
     console.log(`lvsadm -L -n --stats after the runs (Conns = flows lvsd picked):\n${stats.trimEnd()}`);
   } finally {
+    watched = undefined;
     await tearDown(lvsd, nginx, topo, dir);
   }
-  await drBench();
+  if (PARTS.has('dr')) await drBench();
 };
