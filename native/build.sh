@@ -17,4 +17,12 @@ else
   echo "lvsd: proxy relay helper not built (needs cc); the proxy engine relays in Node instead"
   sed 's/^/  /' build/cc-relay.log | head -5
 fi
+# SO_MARK for health checks with `fwmark` (a tiny N-API addon; Node's headers from npm's nodedir).
+NODE_INC="${npm_config_nodedir:-/usr}/include/node"
+if cc -O2 -Wall -shared -fPIC -I"$NODE_INC" -o build/lvsd-sockopt.node lvsd-sockopt.c 2>build/cc-sockopt.log; then
+  echo "lvsd: built native/build/lvsd-sockopt.node (checker fwmark)"
+else
+  echo "lvsd: checker fwmark addon not built (needs cc and Node's headers in $NODE_INC); checks with fwmark run unmarked"
+  sed 's/^/  /' build/cc-sockopt.log | head -5
+fi
 exit 0

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
+import { markedTcpSocket } from '../net/marked-socket.js';
 import type { CheckResult, HttpCheckSpec, HttpUrlSpec, StatusRange } from './types.js';
 import { connectEndpoint, since, type CheckTarget, type Endpoint } from './target.js';
 import { bodyMatches, compileBodyRegex, type BodyRegex } from './body-regex.js';
@@ -99,9 +100,11 @@ export function httpFetch(ep: Endpoint, o: FetchOptions): Promise<HttpFetch> {
     const kept: Buffer[] | null = o.keepBody ? [] : null;
     const md5 = createHash('md5');
     const opts = { host: ep.host, port: ep.port, localAddress: ep.localAddress, localPort: ep.localPort, family: ep.family };
+    // fwmark: TLS runs over a marked TCP socket (tls.connect adopts it while it connects).
+    const tcp = ep.mark ? markedTcpSocket(ep.family, ep.mark).connect(opts) : null;
     const sock: Socket = o.tls
-      ? tlsConnect({ ...opts, servername: o.sni, rejectUnauthorized: o.verify, ca: o.ca })
-      : netConnect(opts);
+      ? tlsConnect({ ...(tcp ? { socket: tcp } : opts), servername: o.sni, rejectUnauthorized: o.verify, ca: o.ca })
+      : (tcp ?? netConnect(opts));
     const finish = (err: HttpFetchError | null): void => {
       if (done) return;
       done = true;

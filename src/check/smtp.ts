@@ -1,6 +1,7 @@
 // SMTP_CHECK (keepalived check_smtp.c): expect a 220 greeting, send HELO <helo_name>, expect
 // 250, send QUIT and wait for its reply. Each host block (older syntax) is checked; all must pass.
 import { connect } from 'node:net';
+import { markedTcpSocket } from '../net/marked-socket.js';
 import type { CheckResult, SmtpCheckSpec } from './types.js';
 import { connectEndpoint, since, type CheckTarget, type Endpoint } from './target.js';
 
@@ -29,7 +30,8 @@ function smtpDialog(ep: Endpoint, helo: string, timeoutMs: number, signal?: Abor
     let step: 'greeting' | 'helo' | 'quit' = 'greeting';
     let buf = '';
     let done = false;
-    const sock = connect({ host: ep.host, port: ep.port, localAddress: ep.localAddress, localPort: ep.localPort, family: ep.family });
+    const opts = { host: ep.host, port: ep.port, localAddress: ep.localAddress, localPort: ep.localPort, family: ep.family };
+    const sock = ep.mark ? markedTcpSocket(ep.family, ep.mark).connect(opts) : connect(opts);
     const finish = (failure: string | null): void => {
       if (done) return;
       done = true;

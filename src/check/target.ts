@@ -16,6 +16,8 @@ export interface Endpoint {
   localAddress?: string;
   localPort?: number;
   family: 4 | 6;
+  /** fwmark: SO_MARK for the connection (0/absent: none) */
+  mark?: number;
 }
 
 export function connectEndpoint(spec: CheckConnect, target: CheckTarget): Endpoint {
@@ -24,7 +26,7 @@ export function connectEndpoint(spec: CheckConnect, target: CheckTarget): Endpoi
   // a link-local source needs its interface as the scope id
   const localAddress =
     spec.bindTo && spec.bindIf && spec.bindTo.toLowerCase().startsWith('fe80') ? `${spec.bindTo}%${spec.bindIf}` : spec.bindTo;
-  return { host, port: spec.connectPort ?? target.port, localAddress, localPort: spec.bindPort, family };
+  return { host, port: spec.connectPort ?? target.port, localAddress, localPort: spec.bindPort, family, ...(spec.fwmark ? { mark: spec.fwmark } : {}) };
 }
 
 /** Milliseconds since `start` (a performance.now() value), rounded. */

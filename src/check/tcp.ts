@@ -6,6 +6,7 @@
 // DeadlineQueue), and the socket listeners are shared functions that find their probe through
 // the socket, so a check allocates the socket and one small probe object.
 import { Socket } from 'node:net';
+import { markedSocketOptions } from '../net/marked-socket.js';
 import type { CheckResult, TcpCheckSpec } from './types.js';
 import { connectEndpoint, type CheckTarget, type Endpoint } from './target.js';
 import type { Deadline } from './deadlines.js';
@@ -57,7 +58,7 @@ export class TcpProbe implements Deadline {
     private readonly owner: TcpProbeOwner,
   ) {
     this.startMs = owner.now();
-    const sock = new ProbeSocket();
+    const sock = new ProbeSocket(markedSocketOptions(ep.family, ep.mark));
     sock.probe = this;
     this.sock = sock;
     sock.on('connect', onConnect);

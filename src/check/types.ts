@@ -34,6 +34,8 @@ export interface CheckConnect {
   bindPort?: number;
   /** bind_if (needed for IPv6 link-local bindto; used as the scope id) */
   bindIf?: string;
+  /** fwmark: SO_MARK on the check's socket (TCP-based checks and PING; not UDP/DNS) */
+  fwmark?: number;
 }
 
 /** A script with its optional run-as user (notify_up, notify_down, quorum_up, misc_path...). */
@@ -153,8 +155,6 @@ export interface UdpCheckSpec extends CheckTiming, CheckConnect {
 
 export interface PingCheckSpec extends CheckTiming, CheckConnect {
   type: 'PING';
-  /** fwmark: SO_MARK on the echo's socket (only PING_CHECK: Node's TCP/UDP sockets cannot set it) */
-  fwmark?: number;
 }
 
 export interface FileCheckSpec extends CheckTiming {
@@ -169,7 +169,19 @@ export interface FileCheckSpec extends CheckTiming {
   dynamic?: boolean;
 }
 
+/**
+ * BFD_CHECK: the real server follows a bfd_instance's session (check_bfd.c). Its state arrives
+ * as events (no retry: a session Down takes the checker down at once); the runner also re-reads
+ * it every delay_loop. Options: name, alpha.
+ */
+export interface BfdCheckSpec extends CheckTiming {
+  type: 'BFD';
+  /** the bfd_instance's name */
+  name: string;
+}
+
 export type CheckerSpec =
+  | BfdCheckSpec
   | TcpCheckSpec
   | HttpCheckSpec
   | MiscCheckSpec

@@ -167,7 +167,7 @@ function timing(c: Timed) {
   };
 }
 
-type Conn = { connect_ip: string | null; connect_port: number | null; bindto: string | null; bind_port: number | null; bind_if: string | null };
+type Conn = { connect_ip: string | null; connect_port: number | null; bindto: string | null; bind_port: number | null; bind_if: string | null; fwmark?: number | null };
 
 function connect(c: Conn) {
   return {
@@ -176,6 +176,7 @@ function connect(c: Conn) {
     ...(c.bindto ? { bindTo: c.bindto } : {}),
     ...(c.bind_port !== null ? { bindPort: c.bind_port } : {}),
     ...(c.bind_if ? { bindIf: c.bind_if } : {}),
+    ...(c.fwmark ? { fwmark: c.fwmark } : {}),
   };
 }
 
@@ -207,11 +208,9 @@ function checkerSpecsOf(rs: RealServer, config: ConfigModel): CheckerSpec[] {
       case 'TCP_CHECK':
         out.push({ type: 'TCP', ...t, ...connect(c) });
         break;
-      case 'PING_CHECK': {
-        const mark = (check as unknown as { fwmark: number | null }).fwmark;
-        out.push({ type: 'PING', ...t, ...connect(c), ...(mark ? { fwmark: mark } : {}) });
+      case 'PING_CHECK':
+        out.push({ type: 'PING', ...t, ...connect(c) });
         break;
-      }
       case 'HTTP_GET':
       case 'SSL_GET': {
         const h = check as unknown as RealServer['HTTP_GET'][number];

@@ -74,11 +74,13 @@ describe('checker fwmark', () => {
     }
 }
 `;
-  it('is acted on for PING_CHECK (SO_MARK on its raw socket) and read but not acted on for TCP_CHECK', () => {
-    const ping = load(withChecker('PING_CHECK'));
-    expect(ping.notActed).toEqual([]);
-    expect(checkSpecsOf(ping.config!)[0]!.realServers[0]!.checkers[0]).toMatchObject({ type: 'PING', fwmark: 4660 });
-    const tcp = load(withChecker('TCP_CHECK'));
-    expect(tcp.notActed).toEqual([expect.stringContaining("'fwmark' is read but lvsd does not act on it")]);
+  it('is acted on for PING_CHECK and TCP_CHECK (SO_MARK) and read but not acted on for UDP_CHECK', () => {
+    for (const [block, type] of [['PING_CHECK', 'PING'], ['TCP_CHECK', 'TCP']] as const) {
+      const r = load(withChecker(block));
+      expect(r.notActed).toEqual([]);
+      expect(checkSpecsOf(r.config!)[0]!.realServers[0]!.checkers[0]).toMatchObject({ type, fwmark: 4660 });
+    }
+    const udp = load(withChecker('UDP_CHECK'));
+    expect(udp.notActed).toEqual([expect.stringContaining("'fwmark' is read but lvsd does not act on it")]);
   });
 });

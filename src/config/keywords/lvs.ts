@@ -85,8 +85,10 @@ const connection = {
   bindto: address(null, { aliases: ['bind_to'] }),
   bind_if: str(null, { acted: false }),
   bind_port: port(null),
-  fwmark: int(null, 0, 0xffffffff, { acted: false }),
+  fwmark: int(null, 0, 0xffffffff),
 };
+/** UDP_CHECK/DNS_CHECK: Node's UDP sockets cannot adopt a marked socket, so their fwmark is read only. */
+const udpFwmark = { fwmark: int(null, 0, 0xffffffff, { acted: false }) };
 
 const checkerTiming = {
   alpha: flag(false),
@@ -224,6 +226,7 @@ const smtpSchema = {
 export const DNS_TYPES = ['A', 'NS', 'CNAME', 'SOA', 'MX', 'TXT', 'AAAA'] as const;
 const dnsSchema = {
   ...connection,
+  ...udpFwmark,
   ...checkerTiming,
   type: choice(DNS_TYPES, 'SOA', { fold: true }),
   name: str('.'),
@@ -259,6 +262,7 @@ function readHex(s: Stmt, ctx: Ctx, allowWild: boolean): string | undefined {
 
 const udpSchema = {
   ...connection,
+  ...udpFwmark,
   ...checkerTiming,
   payload: custom<string | null>((s, ctx) => (expectArgs(s, ctx, 1, 1000, 'hex data') ? readHex(s, ctx, false) : undefined), () => null),
   require_reply: custom<string | boolean>((s, ctx) => (s.args.length ? readHex(s, ctx, true) : true), () => false),
@@ -266,8 +270,8 @@ const udpSchema = {
   max_reply_length: int(255, 0, 65535),
 };
 
-/** fwmark is acted on for PING_CHECK only: its raw socket can take SO_MARK, Node's TCP/UDP sockets cannot. */
-const pingSchema = { ...connection, ...checkerTiming, fwmark: int(null, 0, 0xffffffff) };
+/** fwmark: SO_MARK on PING's raw socket and on TCP-based checks' sockets (native/lvsd-sockopt.c). */
+const pingSchema = { ...connection, ...checkerTiming };
 const tcpSchema = { ...connection, ...checkerTiming };
 
 const fileCheckSchema = {
