@@ -5,6 +5,7 @@
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { markedSocketsUnavailable } from '../net/marked-socket.js';
 import type { Logger } from 'pino';
 import { CheckRunner } from '../check/index.js';
 import { Alerter, alertPolicyOf, localIdentity } from '../alert/index.js';
@@ -118,7 +119,9 @@ export class Daemon {
     this.wireEngineEvents(this.engine);
     // VRRP-managed VIPs are served only while held: mark them before listening.
     await this.startVrrp();
-    this.checks = new CheckRunner(this.checkSpecsFor(null), { onEvent: (e) => this.onCheckEvent(e), logger: this.log, scriptPolicy: scriptPolicyOf(this.config) });
+    const checkSpecs = this.checkSpecsFor(null);
+    this.warnIfChecksUnmarked(checkSpecs);
+    this.checks = new CheckRunner(checkSpecs, { onEvent: (e) => this.onCheckEvent(e), logger: this.log, scriptPolicy: scriptPolicyOf(this.config) });
     this.checks.start();
     await this.nft.start(this.table, nftSelector(this.config), { snat: nftSnat(this.config) });
     await this.engine.start(this.table);
@@ -258,6 +261,13 @@ export class Daemon {
    * the plan does not name keeps its spec object (null: build all). SSL and track_file feed
    * every checker spec, so a change there rebuilds all.
    */
+  /** Checks with `fwmark` over TCP need native/build/lvsd-sockopt.node; without it they run unmarked. */
+  private warnIfChecksUnmarked(specs: readonly VirtualServerCheckSpec[]): void {
+    const marked = specs.some((v) => v.realServers.some((r) => r.checkers.some((c) => c.type !== 'PING' && 'fwmark' in c && c.fwmark)));
+    const why = marked ? markedSocketsUnavailable() : null;
+    if (why) this.log.warn({ reason: why }, 'checks with fwmark run without the mark');
+  }
+
   private checkSpecsFor(plan: readonly PlanItem[] | null): VirtualServerCheckSpec[] {
     const changed = new Set<string>();
     let all = plan === null;
