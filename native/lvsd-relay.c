@@ -63,6 +63,11 @@ enum { K_CLIENT, K_BACKEND, K_LISTENER, K_INPUT };
 #define PIPE_SIZE (256 * 1024)
 #define TRAFFIC_MS 500
 #define GATHER_TURNS 1
+/* STATE, TRAFFIC and END need no answer: they wait up to HOLD_MS (or HOLD_BYTES) for a record
+ * lvsd must answer (ACCEPT, REFUSED, ...) and go out with it, so lvsd wakes once per batch of
+ * accepts instead of once per helper turn; the table learns of them at most HOLD_MS late */
+#define HOLD_MS 4
+#define HOLD_BYTES (32 * 1024)
 /* reads per direction per pump before other connections get a turn (edge-triggered: the rest is
  * taken from the again list, not from epoll) */
 #define PUMP_READS 8
@@ -129,6 +134,9 @@ static uint32_t *again, *again_run; /* slots with data still readable after thei
 static uint32_t nagain, again_cap;
 static char outbuf[256 * 1024];
 static size_t outlen;
+static int urgent;             /* a record lvsd answers is queued: send at the end of this turn */
+static int64_t held_since = -1; /* when the oldest queued record was queued (-1: none) */
+static int64_t loop_now;       /* ms, read once per loop turn */
 static char inbuf[64 * 1024];
 static size_t inlen;
 static char iobuf[BUF_SIZE];
@@ -152,6 +160,8 @@ static void flush_out(void)
 		off += (size_t)n;
 	}
 	outlen = 0;
+	urgent = 0;
+	held_since = -1;
 }
 
 static struct out_rec *emit(uint8_t type, uint8_t arg, uint32_t id)
@@ -163,6 +173,8 @@ static struct out_rec *emit(uint8_t type, uint8_t arg, uint32_t id)
 	r->arg = arg;
 	r->id = id;
 	outlen += OUT_REC;
+	if (type != OUT_STATE && type != OUT_TRAFFIC && type != OUT_END) urgent = 1;
+	if (held_since < 0) held_since = loop_now;
 	return r;
 }
 
@@ -786,26 +798,29 @@ int main(int argc, char **argv)
 	struct epoll_event evs[256];
 	int gathered = 0;
 	for (;;) {
-		int64_t now = now_ms();
+		int64_t now = loop_now = now_ms();
 		int timeout = TRAFFIC_MS;
 		if (conn_head) {
 			int64_t d = conn_head->deadline - now;
 			if (d < timeout) timeout = d < 0 ? 0 : (int)d;
 		}
 		if (nagain) timeout = 0;
+		int due = outlen && (urgent || now - held_since >= HOLD_MS || outlen >= HOLD_BYTES);
+		if (outlen && !due && held_since + HOLD_MS - now < timeout) timeout = (int)(held_since + HOLD_MS - now);
 		int n = 0;
 		/* Before records go out, take once more what arrived meanwhile (without waiting): under
 		 * load lvsd then wakes up for fewer, larger batches. */
-		if (outlen && gathered < GATHER_TURNS) {
+		if (due && gathered < GATHER_TURNS) {
 			n = epoll_wait(ep, evs, 256, 0);
 			gathered++;
 		}
 		if (n <= 0) {
-			if (outlen) flush_out();
+			if (due) flush_out();
 			gathered = 0;
 			n = epoll_wait(ep, evs, 256, timeout);
 		}
 		if (n < 0 && errno != EINTR) return 2;
+		loop_now = now_ms();
 		for (int i = 0; i < n; i++) {
 			uint64_t t = evs[i].data.u64;
 			uint32_t idx = (uint32_t)(t >> 2);
