@@ -8,6 +8,7 @@ import { decodeIpv4, VRRP_MCAST4, VRRP_MCAST6, VRRP_PROTO, type DropReason } fro
 import { instanceFamily, VrrpInstance, type ResolvedInstance } from './instance.js';
 import { Notifier } from './notify.js';
 import { ScriptTracker } from './script-tracker.js';
+import { ProcessTracker } from './track-process.js';
 import { SyncGroup } from './sync-group.js';
 import { VmacLinks } from './vmac.js';
 import type { VrrpCounters, VrrpInstanceSpec, VrrpRuntimeSpec, VrrpState } from './types.js';
@@ -20,6 +21,8 @@ export interface VrrpRuntimeOptions {
   clock?: Clock;
   /** How often interfaces and track files are polled (default 500 ms). */
   trackPollMs?: number;
+  /** How often /proc is scanned for vrrp_track_process (default 250 ms). */
+  processPollMs?: number;
   dropLogIntervalMs?: number;
 }
 
@@ -45,6 +48,8 @@ export class VrrpRuntime {
   private groups: SyncGroup[] = [];
   private scripts: ScriptTracker | null = null;
   private scriptsKey = '';
+  private procs: ProcessTracker | null = null;
+  private procsKey = '';
   private notifier: Notifier;
   private poll: NodeJS.Timeout | null = null;
   private readonly clock: Clock;
@@ -85,6 +90,15 @@ export class VrrpRuntime {
       this.scriptsKey = key;
       this.scripts.start();
     }
+    const pkey = JSON.stringify(spec.processes ?? []);
+    if (pkey !== this.procsKey) {
+      this.procs?.stop();
+      this.procs = new ProcessTracker(spec.processes ?? [], { logger: this.opts.logger, clock: this.clock, pollMs: this.opts.processPollMs });
+      this.procs.on('change', () => void this.refreshTracking());
+      this.procsKey = pkey;
+      // The first scan decides every status before an instance starts (keepalived reads /proc at startup).
+      await this.procs.start();
+    }
     const fresh: VrrpInstance[] = [];
     for (const s of spec.instances) {
       if (this.instances.has(s.name)) continue;
@@ -113,6 +127,9 @@ export class VrrpRuntime {
     this.scripts?.stop();
     this.scripts = null;
     this.scriptsKey = '';
+    this.procs?.stop();
+    this.procs = null;
+    this.procsKey = '';
     await Promise.all([...this.instances].map(([name, inst]) => this.remove(name, inst)));
     await this.vmacs.flush();
   }
@@ -259,6 +276,16 @@ export class VrrpRuntime {
         for (const t of [...(s.trackScript ?? []), ...groupScripts]) {
           const def = this.scripts?.spec(t.name);
           inst.setTracked(`script:${t.name}`, { weight: t.weight ?? def?.weight ?? 0, reverse: t.reverse ?? def?.reverse, up: this.scripts?.isUp(t.name) ?? false });
+        }
+        const groupProcs = this.groups.filter((g) => g.has(inst)).flatMap((g) => g.spec.trackProcess ?? []);
+        for (const t of [...(s.trackProcess ?? []), ...groupProcs]) {
+          const def = this.procs?.spec(t.name);
+          if (!def) continue;
+          const weight = t.weight ?? def.weight ?? 0;
+          const reverse = t.reverse ?? def.reverse ?? false;
+          const up = this.procs!.isUp(t.name);
+          // keepalived: 'weight 0 reverse' is Fault while the quorum is up.
+          inst.setTracked(`process:${t.name}`, weight === 0 ? { weight: 0, up: reverse ? !up : up } : { weight, reverse, up });
         }
       } catch (e) {
         this.opts.logger.error({ vrrp: s.name, error: (e as Error).message }, 'tracking refresh failed');
