@@ -3,7 +3,7 @@
 
 import type { ConfigModel } from '../config/index.js';
 import { splitCommand } from '../check/index.js';
-import type { CommandSpec, NotifySpec, VipSpec, VirtualRouteSpec, VrrpInstanceSpec, VrrpRuntimeSpec, VrrpScriptSpec, VrrpSyncGroupSpec } from '../vrrp/index.js';
+import type { CommandSpec, NotifySpec, VipSpec, VirtualRouteSpec, VrrpInstanceSpec, VrrpRuntimeSpec, VrrpScriptSpec, VrrpSyncGroupSpec, VrrpTrackProcessSpec } from '../vrrp/index.js';
 
 type ScriptRef = { cmd: string; user: string | null; group: string | null } | null;
 type Instance = ConfigModel['vrrp_instance'][number];
@@ -112,6 +112,30 @@ export function vrrpRuntimeSpecOf(config: ConfigModel, report: Report = () => un
     return cmd ? [{ name: s.name, command: cmd, interval: s.interval, ...(s.timeout !== null ? { timeout: s.timeout } : {}), weight: s.weight.weight, reverse: s.weight.reverse, rise: s.rise, fall: s.fall, initFail: s.init_fail }] : [];
   });
   const usable = new Set(scripts.map((s) => s.name));
+  const processes: VrrpTrackProcessSpec[] = config.vrrp_track_process.flatMap((p) => {
+    const [proc, ...params] = p.process ?? [];
+    if (!proc) {
+      report({ where: `vrrp_track_process ${p.name}`, message: "no 'process' given" });
+      return [];
+    }
+    const fork = p.fork_delay ?? p.delay;
+    const term = p.terminate_delay ?? p.delay;
+    return [{
+      name: p.name,
+      process: proc,
+      ...(params.length ? { params } : {}),
+      ...(p.param_match ? { paramMatch: p.param_match } : {}),
+      ...(p.full_command ? { fullCommand: true } : {}),
+      weight: p.weight.weight,
+      ...(p.weight.reverse ? { reverse: true } : {}),
+      quorum: p.quorum,
+      ...(p.quorum_max !== null ? { quorumMax: p.quorum_max } : {}),
+      ...(fork ? { forkDelay: fork } : {}),
+      ...(term ? { terminateDelay: term } : {}),
+    }];
+  });
+  const procNames = new Set(processes.map((p) => p.name));
+  const processRefs = (refs: Instance['track_process']) => refs.filter((t) => procNames.has(t.name)).map(trackRefOf);
   const scriptRefs = (refs: Instance['track_script']) => refs.filter((t) => usable.has(t.name)).map(trackRefOf);
 
   const instances: VrrpInstanceSpec[] = config.vrrp_instance.map((vi) => {
@@ -145,6 +169,8 @@ export function vrrpRuntimeSpecOf(config: ConfigModel, report: Report = () => un
         const reverse = t.reverse ?? tf.weight?.reverse ?? false;
         return [{ path: tf.file, ...(weight !== undefined && weight !== null ? { weight } : {}), ...(reverse ? { reverse: true } : {}) }];
       }),
+      ...(vi.track_process.length ? { trackProcess: processRefs(vi.track_process) } : {}),
+      ...(vi.use_vmac ? { useVmac: { ...(vi.use_vmac.name ? { name: vi.use_vmac.name } : {}), ...(vi.use_vmac.mac ? { mac: vi.use_vmac.mac } : {}), ...(vi.vmac_xmit_base ? { xmitBase: true } : {}) } } : {}),
       dontTrackPrimary: vi.dont_track_primary,
       garp: {
         masterDelay: pick(vi.garp_master_delay, 'vrrp_garp_master_delay', gNum),
@@ -171,11 +197,12 @@ export function vrrpRuntimeSpecOf(config: ConfigModel, report: Report = () => un
     notify: notifyOf({ ...sg, notify_stop: (sg as unknown as { notify_stop?: ScriptRef }).notify_stop ?? null }, user, `vrrp_sync_group ${sg.name}`, report),
     trackInterface: sg.track_interface.map(trackRefOf),
     trackScript: scriptRefs(sg.track_script),
+    ...(sg.track_process.length ? { trackProcess: processRefs(sg.track_process) } : {}),
   }));
 
   const fifo = (g?.vrrp_notify_fifo ?? g?.notify_fifo) as { name?: string; path?: string } | null | undefined;
   const fifoPath = fifo ? (fifo.path ?? fifo.name) : undefined;
-  return { instances, scripts, syncGroups, ...(fifoPath ? { notifyFifo: fifoPath } : {}) };
+  return { instances, scripts, ...(processes.length ? { processes } : {}), syncGroups, ...(fifoPath ? { notifyFifo: fifoPath } : {}) };
 }
 
 /** Every VIP address a VRRP instance manages: the proxy serves these only while it is MASTER. */
