@@ -217,7 +217,6 @@ describe('vrrp_instance', () => {
       "4:3: warning WCONFIG_NOT_ACTED 'garp_extra_if' is read but lvsd does not act on it",
       "5:3: warning WCONFIG_NOT_ACTED 'timer_expired_backup' is read but lvsd does not act on it",
       "6:3: warning WCONFIG_NOT_ACTED 'lvs_sync_daemon_interface' is read but lvsd does not act on it",
-      "7:3: warning WCONFIG_NOT_ACTED 'use_vmac' is read but lvsd does not act on it",
     ]);
     const [vi] = r.config!.vrrp_instance;
     expect(vi.garp_extra_if).toEqual({ all: false, interval: 60 });

@@ -267,10 +267,10 @@ export const vrrpInstanceSchema = {
     },
     () => null,
   ),
+  use_vmac: custom<UseVmac | null>(readUseVmac, () => null),
+  vmac_xmit_base: flag(false),
   // Read but not acted on
-  use_vmac: custom<UseVmac | null>(readUseVmac, () => null, off),
   use_vmac_addr: flag(false, off),
-  vmac_xmit_base: flag(false, off),
   use_ipvlan: words(off),
   vrf: str(null, off),
   native_ipv6: flag(false, off),
