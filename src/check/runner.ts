@@ -17,6 +17,8 @@ import { udpCheck } from './udp.js';
 import { pingCheck } from './ping.js';
 import { fileCheck } from './file.js';
 import { runScript } from './script.js';
+import { bfdCheck } from './bfd.js';
+import type { BfdStateSource } from '../bfd/index.js';
 
 /** The part of a pino logger we use. */
 export interface CheckLogger {
@@ -42,10 +44,12 @@ export interface RunnerOptions {
    * CPU than 1 ms slots (bench/check); 10 ms is nothing next to delay_loop and connect_timeout.
    */
   slotMs?: number;
+  /** BFD sessions that BFD_CHECK checkers follow (their changes are pushed in as results). */
+  bfd?: BfdStateSource;
 }
 
 /** Run one check of `c` now. Never rejects. */
-export async function runChecker(c: CoreChecker, policy: ScriptPolicy, signal: AbortSignal, killGraceMs?: number): Promise<CheckResult> {
+export async function runChecker(c: CoreChecker, policy: ScriptPolicy, signal: AbortSignal, killGraceMs?: number, bfd?: BfdStateSource): Promise<CheckResult> {
   const target: CheckTarget = { addr: c.rs.spec.addr, port: c.rs.spec.port, virtualhost: c.rs.spec.virtualhost ?? c.vs.spec.virtualhost };
   const t = c.timing.connectTimeoutMs;
   const s = c.spec;
@@ -59,6 +63,7 @@ export async function runChecker(c: CoreChecker, policy: ScriptPolicy, signal: A
       case 'UDP': return await udpCheck(s, target, t, signal);
       case 'PING': return await pingCheck(s, target, t, signal);
       case 'FILE': return await fileCheck(s);
+      case 'BFD': return bfdCheck(s, bfd);
     }
   } catch (e) {
     return { ok: false, reason: `internal: ${(e as Error).message}`, tookMs: 0 };
@@ -99,6 +104,7 @@ export class CheckRunner {
   private armedAt = Infinity;
   private stopped = false;
   private suspended = false;
+  private unsubscribeBfd: (() => void) | null = null;
 
   constructor(specs: readonly VirtualServerCheckSpec[], private readonly o: RunnerOptions) {
     this.clock = o.clock ?? systemClock;
@@ -108,6 +114,21 @@ export class CheckRunner {
 
   start(): void {
     this.apply(this.core.start(this.clock.now()));
+    // keepalived's BFD process reports every session's state at start-up: BFD_CHECKs take it now
+    if (this.o.bfd) {
+      this.unsubscribeBfd = this.o.bfd.onChange((name) => this.bfdChanged(name));
+      this.bfdChanged(null);
+    }
+  }
+
+  /** Push a BFD session's reported state into its BFD_CHECK checkers (all when name is null). */
+  private bfdChanged(name: string | null): void {
+    if (this.stopped) return;
+    const now = this.clock.now();
+    for (const c of this.core.checkers.values()) {
+      if (c.spec.type !== 'BFD' || (name !== null && c.spec.name !== name)) continue;
+      this.apply(this.core.result(c.key, bfdCheck(c.spec, this.o.bfd), now));
+    }
   }
 
   /** Reload: checkers whose place and definition are unchanged keep their state and timers. */
@@ -116,6 +137,8 @@ export class CheckRunner {
     const actions = this.core.reconcile(specs, this.clock.now());
     if (this.suspended) actions.push(...this.core.setSuspended(true, this.clock.now()));
     this.apply(actions);
+    // new BFD_CHECKs take their session's state at once, as at start
+    if (this.unsubscribeBfd) this.bfdChanged(null);
   }
 
   /** ha_suspend: the daemon calls this with true while this director is not VRRP master. */
@@ -131,6 +154,8 @@ export class CheckRunner {
     const actions = this.core.stop();
     this.apply(actions);
     this.stopped = true;
+    this.unsubscribeBfd?.();
+    this.unsubscribeBfd = null;
     for (const t of this.tasks.values()) t.inflight?.abort();
     this.disarm();
     await this.idle();
@@ -235,6 +260,11 @@ export class CheckRunner {
   fire(t: CheckTask): void {
     const c = this.core.checkers.get(t.key);
     if (!c || this.stopped || t.inflight) return;
+    if (c.spec.type === 'BFD') {
+      // a state read, not a probe: take it now (no in-flight window for a pushed change to race)
+      this.apply(this.core.result(t.key, bfdCheck(c.spec, this.o.bfd), this.clock.now()));
+      return;
+    }
     if (c.spec.type === 'TCP') {
       const target = { addr: c.rs.spec.addr, port: c.rs.spec.port };
       this.probes++;
@@ -243,7 +273,7 @@ export class CheckRunner {
     }
     const ctl = new AbortController();
     t.inflight = ctl;
-    const p = runChecker(c, this.o.scriptPolicy ?? {}, ctl.signal, this.o.killGraceMs).then((res) => this.done(t, ctl, res));
+    const p = runChecker(c, this.o.scriptPolicy ?? {}, ctl.signal, this.o.killGraceMs, this.o.bfd).then((res) => this.done(t, ctl, res));
     this.track(p);
   }
 
