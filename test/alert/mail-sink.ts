@@ -13,6 +13,8 @@ export interface ReceivedMail {
 
 export class MailSink {
   readonly mails: ReceivedMail[] = [];
+  /** Called with each mail as it arrives. */
+  onMail: (m: ReceivedMail) => void = () => {};
   private readonly waiters: (() => void)[] = [];
   private readonly server: SMTPServer;
   port = 0;
@@ -32,6 +34,7 @@ export class MailSink {
             to: session.envelope.rcptTo.map((r) => r.address),
             data: Buffer.concat(parts).toString('latin1'),
           });
+          this.onMail(this.mails[this.mails.length - 1]);
           for (const w of this.waiters.splice(0)) w();
           cb();
         });
@@ -41,8 +44,8 @@ export class MailSink {
     this.server.on('error', () => {});
   }
 
-  async start(): Promise<this> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+  async start(host = '127.0.0.1', port = 0): Promise<this> {
+    await new Promise<void>((resolve) => this.server.listen(port, host, resolve));
     this.port = (this.server.server.address() as net.AddressInfo).port;
     return this;
   }
