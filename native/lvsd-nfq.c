@@ -34,6 +34,7 @@
  *   type 4, events lost (56 bytes): u32 type | u32 count of ENOBUFS since the last one
  * Record from lvsd: u32 id | u32 verdict (0 drop, 1 accept) | u32 mark (0 = leave mark)
  */
+#define _GNU_SOURCE /* recvmmsg */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
@@ -41,7 +42,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <linux/filter.h>
+#include <sys/socket.h>
 
 #include <libmnl/libmnl.h>
 #include <linux/netfilter.h>
@@ -105,22 +110,58 @@ struct ct_rec {
 _Static_assert(sizeof(struct out_rec) == REC_OUT, "packet record size");
 _Static_assert(sizeof(struct ct_rec) == 96, "conntrack record size");
 
-static uint8_t outbuf[96 * 512];
-static size_t outlen;
+/*
+ * Records for lvsd, written once per wake-up. Events and packets are gathered apart and the
+ * events go first: conntrack destroys an old entry (a SYN on a TIME_WAIT tuple) before the new
+ * flow's packet is queued, so reading the event socket after the queue finds that DESTROY, and
+ * lvsd sees it before the pick that reuses the tuple.
+ */
+static uint8_t evbuf[96 * 512], pktbuf[REC_OUT * 512];
+static size_t evlen, pktlen;
 static char vbuf[8192];
 static size_t vlen;
 
-static void flush_records(void)
+/*
+ * A packet waits for lvsd's verdict, so its record goes out at the end of the wake-up that read
+ * it. Conntrack events only update lvsd's view of the flows: they wait up to EVENT_DELAY_MS for
+ * company (a packet record, or more events), so that a flow's six or seven state changes do not
+ * cost lvsd and the helper a wake-up each.
+ */
+#define EVENT_DELAY_MS 10
+static int64_t events_due = -1;
+
+static int64_t now_ms(void)
 {
-	if (outlen) write_all(outbuf, outlen);
-	outlen = 0;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void emit(const void *r, size_t len)
+static void flush_records(void)
 {
-	if (outlen + len > sizeof outbuf) flush_records();
-	memcpy(outbuf + outlen, r, len);
-	outlen += len;
+	if (evlen && pktlen && evlen + pktlen <= sizeof evbuf) {
+		memcpy(evbuf + evlen, pktbuf, pktlen); /* one write for both */
+		evlen += pktlen;
+		pktlen = 0;
+	}
+	if (evlen) write_all(evbuf, evlen);
+	if (pktlen) write_all(pktbuf, pktlen);
+	evlen = pktlen = 0;
+	events_due = -1;
+}
+
+static void emit_event(const void *r, size_t len)
+{
+	if (evlen + len > sizeof evbuf) flush_records();
+	memcpy(evbuf + evlen, r, len);
+	evlen += len;
+}
+
+static void emit_packet(const void *r, size_t len)
+{
+	if (pktlen + len > sizeof pktbuf) flush_records();
+	memcpy(pktbuf + pktlen, r, len);
+	pktlen += len;
 }
 
 static void flush_verdicts(void)
@@ -139,17 +180,40 @@ static void put_verdict(uint32_t id, uint32_t verdict, uint32_t mark)
 	vlen += NLMSG_ALIGN(nlh->nlmsg_len);
 }
 
-/* One netlink datagram from the kernel (not from another process), without blocking if asked. */
-static ssize_t recv_kernel(struct mnl_socket *sock, char *buf, size_t size, int dontwait)
+/*
+ * Up to `rounds` recvmmsg calls of BATCH datagrams each, without blocking: the datagrams from the
+ * kernel (not another process) go to `cb`. Returns -1 with errno on a failure other than EAGAIN/EINTR, ENOBUFS (counted
+ * in *lost: the socket overflowed) or a datagram too large (skipped).
+ */
+#define BATCH 32
+#define SLOT 8192
+static int recv_batch(struct mnl_socket *sock, mnl_cb_t cb, unsigned portid, int rounds, uint32_t *lost)
 {
-	struct sockaddr_nl addr;
-	struct iovec iov = { buf, size };
-	struct msghdr msg = { &addr, sizeof addr, &iov, 1, NULL, 0, 0 };
-	ssize_t n = recvmsg(mnl_socket_get_fd(sock), &msg, dontwait ? MSG_DONTWAIT : 0);
-	if (n < 0) return n;
-	if (msg.msg_flags & MSG_TRUNC) { errno = ENOSPC; return -1; }
-	if (msg.msg_namelen != sizeof addr || addr.nl_pid != 0) { errno = EPERM; return -1; }
-	return n;
+	static char slots[BATCH][SLOT];
+	static struct sockaddr_nl addrs[BATCH];
+	static struct iovec iovs[BATCH];
+	static struct mmsghdr msgs[BATCH];
+	for (int r = 0; r < rounds; r++) {
+		for (int i = 0; i < BATCH; i++) {
+			iovs[i] = (struct iovec){ slots[i], SLOT };
+			msgs[i].msg_hdr = (struct msghdr){ &addrs[i], sizeof addrs[i], &iovs[i], 1, NULL, 0, 0 };
+		}
+		int n = recvmmsg(mnl_socket_get_fd(sock), msgs, BATCH, MSG_DONTWAIT, NULL);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
+			if (errno == EINTR) continue;
+			if (errno == ENOBUFS) { if (lost) (*lost)++; continue; }
+			return -1;
+		}
+		for (int i = 0; i < n; i++) {
+			struct msghdr *h = &msgs[i].msg_hdr;
+			if (h->msg_flags & MSG_TRUNC) continue;
+			if (h->msg_namelen != sizeof addrs[i] || addrs[i].nl_pid != 0) continue; /* not the kernel */
+			mnl_cb_run(slots[i], msgs[i].msg_len, 0, portid, cb, NULL);
+		}
+		if (n < BATCH) return 0;
+	}
+	return 0;
 }
 
 static void parse_l4(struct out_rec *r, const uint8_t *l4, size_t len)
@@ -223,7 +287,7 @@ static int on_packet(const struct nlmsghdr *nlh, void *data)
 		parse_packet(&r, mnl_attr_get_payload(attr[NFQA_PAYLOAD]), mnl_attr_get_payload_len(attr[NFQA_PAYLOAD]));
 	else
 		r.flags |= 8;
-	emit(&r, sizeof r);
+	emit_packet(&r, sizeof r);
 	return MNL_CB_OK;
 }
 
@@ -326,8 +390,33 @@ static int on_ct_event(const struct nlmsghdr *nlh, void *data)
 	r.orig_bytes = c[1];
 	r.reply_packets = c[2];
 	r.reply_bytes = c[3];
-	emit(&r, sizeof r);
+	emit_event(&r, sizeof r);
 	return MNL_CB_OK;
+}
+
+/*
+ * Kernel-side filter: only events whose CTA_MARK matches reach the socket, so the flows lvsd does
+ * not own (everything else the director routes) never wake the helper. SKF_AD_NLATTR finds the
+ * attribute of type X from offset A (after nlmsghdr and nfgenmsg); loads are big-endian, as is
+ * the mark.
+ */
+static void attach_mark_filter(int fd)
+{
+	struct sock_filter code[] = {
+		BPF_STMT(BPF_LDX | BPF_IMM, CTA_MARK),
+		BPF_STMT(BPF_LD | BPF_IMM, NLMSG_HDRLEN + sizeof(struct nfgenmsg)),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_NLATTR),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 4, 0),
+		BPF_STMT(BPF_MISC | BPF_TAX, 0),
+		BPF_STMT(BPF_LD | BPF_W | BPF_IND, 4),
+		BPF_STMT(BPF_ALU | BPF_AND | BPF_K, ct_mask),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ct_mark, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, 0),
+		BPF_STMT(BPF_RET | BPF_K, 0xffffffff),
+	};
+	struct sock_fprog prog = { sizeof code / sizeof code[0], code };
+	/* Without it (no BPF in this kernel) the helper still filters each event itself. */
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) < 0) perror("lvsd-nfq: conntrack event filter");
 }
 
 /* Opens the conntrack event socket: lvsd's flows are a few of all, so the buffer is large. */
@@ -338,24 +427,18 @@ static void open_ct_events(void)
 		perror("lvsd-nfq: conntrack events");
 		exit(2);
 	}
+	attach_mark_filter(mnl_socket_get_fd(ct));
 	int size = 8 << 20;
 	if (setsockopt(mnl_socket_get_fd(ct), SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) < 0)
 		setsockopt(mnl_socket_get_fd(ct), SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
 }
 
 /* Everything the event socket holds now (bounded); lost events are reported, lvsd's dump repairs. */
-static void read_ct_events(char *buf, size_t size)
+static void read_ct_events(void)
 {
-	for (int i = 0; i < 64; i++) {
-		ssize_t n = recv_kernel(ct, buf, size, 1);
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-			if (errno == ENOBUFS) { ct_lost++; continue; }
-			if (errno == EINTR || errno == EPERM || errno == ENOSPC) continue;
-			perror("lvsd-nfq: conntrack events");
-			exit(1);
-		}
-		mnl_cb_run(buf, (size_t)n, 0, 0, on_ct_event, NULL);
+	if (recv_batch(ct, on_ct_event, 0, 8, &ct_lost) < 0) {
+		perror("lvsd-nfq: conntrack events");
+		exit(1);
 	}
 	if (ct_lost) {
 		struct out_rec lost;
@@ -363,7 +446,7 @@ static void read_ct_events(char *buf, size_t size)
 		lost.type = 4;
 		lost.id = ct_lost;
 		ct_lost = 0;
-		emit(&lost, sizeof lost);
+		emit_event(&lost, sizeof lost);
 	}
 }
 
@@ -484,12 +567,16 @@ int main(int argc, char **argv)
 	write_all(&ready, sizeof ready);
 
 	unsigned portid = mnl_socket_get_portid(nl);
-	static char nlbuf[0xffff + 8192];
 	uint8_t inbuf[REC_IN * 1024];
 	size_t inlen = 0;
 	struct pollfd pfd[3] = {{mnl_socket_get_fd(nl), POLLIN, 0}, {0, POLLIN, 0}, {ct ? mnl_socket_get_fd(ct) : -1, POLLIN, 0}};
 	for (;;) {
-		if (poll(pfd, ct ? 3 : 2, -1) < 0) {
+		int timeout = -1;
+		if (events_due >= 0) {
+			int64_t left = events_due - now_ms();
+			timeout = left > 0 ? (int)left : 0;
+		}
+		if (poll(pfd, ct ? 3 : 2, timeout) < 0) {
 			if (errno == EINTR) continue;
 			return 1;
 		}
@@ -512,20 +599,16 @@ int main(int argc, char **argv)
 			inlen -= off;
 		}
 		if (pfd[0].revents) {
-			/* Everything queued now (bounded), then one write to lvsd. */
-			for (int i = 0; i < 64; i++) {
-				ssize_t n = recv_kernel(nl, nlbuf, sizeof nlbuf, i > 0);
-				if (n < 0) {
-					if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-					if (errno == ENOBUFS || errno == EINTR || errno == EPERM) continue;
-					perror("lvsd-nfq: recv");
-					return 1;
-				}
-				mnl_cb_run(nlbuf, (size_t)n, 0, portid, on_packet, NULL);
+			/* Everything queued now (bounded), in batches of datagrams per system call. */
+			if (recv_batch(nl, on_packet, portid, 8, NULL) < 0) {
+				perror("lvsd-nfq: recv");
+				return 1;
 			}
 		}
-		if (ct && pfd[2].revents) read_ct_events(nlbuf, sizeof nlbuf);
-		/* The packets' and events' records of this wake-up in one write to lvsd. */
-		flush_records();
+		/* After the queue, also when poll did not flag it: the DESTROYs of reused tuples (above). */
+		if (ct && (pfd[2].revents || pktlen)) read_ct_events();
+		/* Packet records now (with any events gathered so far), events alone once due. */
+		if (pktlen || (events_due >= 0 && now_ms() >= events_due)) flush_records();
+		else if (evlen && events_due < 0) events_due = now_ms() + EVENT_DELAY_MS;
 	}
 }
