@@ -451,8 +451,11 @@ export class ProxyEngine extends EventEmitter {
   }
 
   private targetFor(svc: Service, conn: Conn, vport: number): RelayTarget {
-    const ep = { protocol: 'tcp' as const, clientAddr: conn.clientAddr, clientPort: conn.clientPort, vaddr: conn.vaddr, vport: conn.vport };
-    const header = svc.proxyProtocol === 'v1' ? proxyHeaderV1(ep) : svc.proxyProtocol === 'v2' ? proxyHeaderV2(ep) : null;
+    let header: Buffer | null = null;
+    if (svc.proxyProtocol) {
+      const ep = { protocol: 'tcp' as const, clientAddr: conn.clientAddr, clientPort: conn.clientPort, vaddr: conn.vaddr, vport: conn.vport };
+      header = svc.proxyProtocol === 'v1' ? proxyHeaderV1(ep) : proxyHeaderV2(ep);
+    }
     return { addr: conn.dest.addr, port: conn.dest.port || vport, header };
   }
 
