@@ -67,3 +67,67 @@ describe('ruleset: DR VIP services', () => {
     expect(text.slice(del)).toContain('delete set inet lvsd drf_4c000005');
   });
 });
+
+describe('ruleset: fwmark DR services and ICMP errors', () => {
+  const dr = (mark: number, family: 4 | 6, fwmark: boolean) => ({ mark, identity: `i${mark}`, family, method: 'dr' as const, addr: family === 4 ? '198.51.100.11' : '2001:db8:2::11', port: 0, flowSet: true, fwmark });
+  const text = renderRuleset({
+    vipServices: [{ family: 4, vip: '203.0.113.10', proto: 'tcp', vport: 80, dr: true }],
+    fwmarks: [9],
+    drFwmarks: [{ family: 4, fwmark: 7 }, { family: 6, fwmark: 8 }],
+    dests: [dr(0x4c000001, 4, false), dr(0x4c000002, 4, true), dr(0x4c000003, 6, true)],
+  });
+  const rules = (chain: string) => text.split('\n').filter((l) => l.startsWith(`add rule inet lvsd ${chain} `));
+
+  it('keeps fwmark DR marks apart from the conntrack-carried ones, per family', () => {
+    expect(text).toContain('add element inet lvsd fwm { 0x00000009 }');
+    expect(text).toContain('add element inet lvsd fwmdr4 { 0x00000007 }');
+    expect(text).toContain('add element inet lvsd fwmdr6 { 0x00000008 }');
+    expect(text).not.toMatch(/fwm \{[^}]*0x00000007/);
+  });
+
+  it('refreshes each flow\'s ICMP key (and fwmark notrack key) with the timeout of its flow element, in every rule that refreshes it', () => {
+    for (const [mark, fwmark] of [['4c000001', false], ['4c000002', true], ['4c000003', true]] as const) {
+      const chain = rules(`drt_${mark}`).filter((l) => l.includes(`update @drf_${mark} `));
+      expect(chain.length).toBeGreaterThanOrEqual(5);
+      for (const l of chain) {
+        const t = /update @drf_\w+ \{[^}]* timeout (\d+)s counter \}/.exec(l)![1];
+        expect(l).toMatch(new RegExp(`update @dri_${mark} \\{ @nh,[^}]* timeout ${t}s \\}`));
+        expect(l.includes(`update @fwf${mark === '4c000003' ? 6 : 4} {`)).toBe(fwmark);
+      }
+    }
+  });
+
+  it('never lets the tracked first packet of a fwmark DR flow look like a conntrack-carried one', () => {
+    const nat = rules('nat_pre');
+    expect(nat[0]).toContain('meta mark @drmarks accept');
+    expect(nat.findIndex((l) => l.includes('ct mark set meta mark'))).toBeGreaterThan(0);
+    expect(text).toMatch(/add ct timeout inet lvsd drct4tcp \{ protocol tcp; l3proto ip; policy = \{ syn_sent: 1 \}; \}/);
+  });
+
+  it('looks ICMP errors up by the quoted packet in each dest of the family, before any other pre rule', () => {
+    const pre = rules('pre');
+    expect(pre[0]).toContain('icmp type { destination-unreachable, source-quench, time-exceeded } jump dr_icmp4');
+    expect(pre[1]).toContain('icmpv6 type { destination-unreachable, packet-too-big, time-exceeded, parameter-problem } jump dr_icmp6');
+    const icmp4 = rules('dr_icmp4');
+    expect(icmp4.map((l) => /@(dri_\w+)/.exec(l)?.[1])).toEqual(['dri_4c000001', 'dri_4c000002', undefined]);
+    expect(icmp4[2]).toMatch(/ip daddr @vip4 ct state != related counter name icmpunknown drop/);
+    expect(rules('dr_icmp6').map((l) => /@(dri_\w+)/.exec(l)?.[1])).toEqual(['dri_4c000003', undefined]);
+  });
+
+  it('renders no DR hooks and no ICMP lookup without DR services', () => {
+    const plain = renderRuleset({ vipServices: [{ family: 4, vip: '203.0.113.10', proto: 'tcp', vport: 80 }], fwmarks: [], dests: [] });
+    expect(plain).toContain('delete chain inet lvsd dr_raw');
+    expect(plain).not.toMatch(/jump dr_icmp/);
+    expect(plain).not.toMatch(/ct timeout/);
+  });
+});
+
+describe('DR flow sets: UDP flows of a fwmark service', () => {
+  it('are UDP when their tuple is in dru_, TCP states otherwise', () => {
+    const json = doc(
+      set('drf_4c000002', [elem('192.0.2.2', 1000, '203.0.113.10', 5353, 290), elem('192.0.2.2', 1001, '203.0.113.10', 80, 50)]),
+      set('dru_4c000002', [elem('192.0.2.2', 1000, '203.0.113.10', 5353, 290)]),
+    );
+    expect(parseDrFlows(json, () => 'tcp').map((e) => [e.proto, e.state])).toEqual([['udp', 'UDP'], ['tcp', 'SYN_RECV']]);
+  });
+});
