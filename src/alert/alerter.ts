@@ -64,8 +64,14 @@ export class Alerter {
     this.send = o.send ?? sendMail;
   }
 
+  /** A loaded configuration (start, reload); live real servers it no longer has are mailed. */
   setPolicy(p: AlertPolicy): void {
-    this.tracker.setPolicy(p);
+    for (const a of this.tracker.setPolicy(p)) this.enqueue(a);
+  }
+
+  /** The daemon is stopping (before the checkers stop): omega virtual servers' last mails. */
+  shutdown(): void {
+    for (const a of this.tracker.shutdown()) this.enqueue(a);
   }
 
   /** A VRRP instance's new state (the runtime's state-change event). */

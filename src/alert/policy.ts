@@ -37,6 +37,8 @@ export interface VsPolicy {
   alert: boolean;
   quorum: number;
   hysteresis: number;
+  /** omega: real server mails at shutdown too. */
+  omega: boolean;
   /** By the daemon's real server endpoint (`addr:port`, `[v6]:port`). */
   rs: ReadonlyMap<string, RsPolicy>;
 }
@@ -92,7 +94,7 @@ export function alertPolicyOf(config: ConfigModel, host: HostIdentity, ids: Aler
       const port = r.port || vsPort;
       rs.set(ids.endpoint(r.ip, port), { display: formatRs(r.ip, port, vs.protocol), alert: resolveFlag(r.smtp_alert, checker, all, true) });
     }
-    virtualServers.set(ids.vsId(vs), { display: formatVs(vs.key, vs.protocol), alert: resolveFlag(vs.smtp_alert, checker, all, false), quorum: vs.quorum, hysteresis: vs.hysteresis, rs });
+    virtualServers.set(ids.vsId(vs), { display: formatVs(vs.key, vs.protocol), alert: resolveFlag(vs.smtp_alert, checker, all, false), quorum: vs.quorum, hysteresis: vs.hysteresis, omega: vs.omega, rs });
   }
   return {
     mail,

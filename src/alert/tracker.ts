@@ -28,8 +28,21 @@ export class AlertTracker {
   /** vs id -> rs endpoint -> alive as last seen. */
   private readonly alive = new Map<string, Map<string, boolean>>();
 
-  /** A new configuration: state of what still exists is kept. */
-  setPolicy(p: AlertPolicy): void {
+  /**
+   * A new configuration: state of what still exists is kept. Returns the mails for live real
+   * servers that are gone from it (keepalived clear_service_rs: "=> Removing <=").
+   */
+  setPolicy(p: AlertPolicy): Alert[] {
+    const out: Alert[] = [];
+    const old = this.policy;
+    for (const [vsId, ofVs] of this.alive) {
+      const before = old.virtualServers.get(vsId);
+      const now = p.virtualServers.get(vsId);
+      for (const [rsKey, up] of ofVs) {
+        const rs = before?.rs.get(rsKey);
+        if (up && rs?.alert && !now?.rs.has(rsKey)) out.push({ kind: 'realserver', vs: before!.display, rs: rs.display, up: false, body: '=> Removing <=' });
+      }
+    }
     this.policy = p;
     for (const m of [this.instanceState, this.instanceMailed]) for (const k of m.keys()) if (!p.vrrpInstances.has(k)) m.delete(k);
     for (const m of [this.groupState, this.groupMailed]) for (const k of m.keys()) if (!p.vrrpGroups.has(k)) m.delete(k);
@@ -38,6 +51,25 @@ export class AlertTracker {
       if (!now) this.alive.delete(vs);
       else for (const rs of ofVs.keys()) if (!now.rs.has(rs)) ofVs.delete(rs);
     }
+    return out;
+  }
+
+  /**
+   * The daemon is stopping: with omega, each live real server's mail (keepalived
+   * clear_service_rs when stopping: "=> Shutting down <="); without omega, none.
+   */
+  shutdown(): Alert[] {
+    const out: Alert[] = [];
+    for (const [vsId, ofVs] of this.alive) {
+      const vs = this.policy.virtualServers.get(vsId);
+      if (!vs?.omega) continue;
+      for (const [rsKey, up] of ofVs) {
+        const rs = vs.rs.get(rsKey);
+        if (up && rs?.alert) out.push({ kind: 'realserver', vs: vs.display, rs: rs.display, up: false, body: '=> Shutting down <=' });
+      }
+      ofVs.clear();
+    }
+    return out;
   }
 
   get current(): AlertPolicy {

@@ -202,6 +202,7 @@ export class Daemon {
     this.schedules.stop();
     await this.control?.stop();
     await this.metrics?.stop();
+    this.alerts.shutdown();
     await this.checks?.stop();
     // Resign first: while draining we no longer accept, so holding the VIP would only refuse new
     // clients for drain_timeout; the backup takes over at once (priority 0) instead.

@@ -13,7 +13,7 @@ function policy(port: number, timeoutMs = 2000): AlertPolicy {
     mail: { host: '127.0.0.1', port, helo: 'lb1.example.com', from: 'lvsd@lb1.example.com', to: ['ops@example.com'], timeoutMs, routerId: 'lb1' },
     vrrpInstances: new Map([['VI_1', true]]),
     virtualServers: new Map([
-      ['TCP 192.0.2.10:80', { display: '[192.0.2.10]:tcp:80', alert: false, quorum: 1, hysteresis: 0, rs: new Map([['198.51.100.1:8080', { display: '[198.51.100.1]:tcp:8080', alert: true }]]) }],
+      ['TCP 192.0.2.10:80', { display: '[192.0.2.10]:tcp:80', alert: false, quorum: 1, hysteresis: 0, omega: false, rs: new Map([['198.51.100.1:8080', { display: '[198.51.100.1]:tcp:8080', alert: true }]]) }],
     ]),
   };
 }

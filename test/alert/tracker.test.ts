@@ -9,6 +9,7 @@ function policyWith(over: Partial<AlertPolicy> = {}): AlertPolicy {
     alert: true,
     quorum: 2,
     hysteresis: 1,
+    omega: false,
     rs: new Map([
       ['198.51.100.1:8080', { display: '[198.51.100.1]:tcp:8080', alert: true }],
       ['198.51.100.2:8080', { display: '[198.51.100.2]:tcp:8080', alert: false }],
@@ -119,6 +120,33 @@ describe('AlertTracker: checkers', () => {
     expect(alertSubject(lost, 'lb1')).toBe('[lb1] Virtualserver [192.0.2.10]:tcp:80 - DOWN');
     expect(t.checkEvent(q(true, 3, 'gained quorum (sum 3, threshold 3)'))).toMatchObject({ up: true, body: '=> Gained quorum 2+1=3 <= 3 <=' });
     expect(t.checkEvent(q(false, 0, 'starting with quorum down (sum 0, threshold 3)'))).toMatchObject({ body: '=> Starting with quorum down 2+1=3 <= 0 <=' });
+  });
+
+  it('a live real server gone from a new configuration: "=> Removing <=" (not when it was down or had no alerts)', () => {
+    const t = new AlertTracker();
+    t.setPolicy(policyWith());
+    t.checkEvent(rs('198.51.100.1:8080', true, '', 'init'));
+    t.checkEvent(rs('198.51.100.2:8080', true, '', 'init'));
+    const vs = policyWith().virtualServers.get('TCP 192.0.2.10:80')!;
+    expect(t.setPolicy(policyWith({ virtualServers: new Map([['TCP 192.0.2.10:80', { ...vs, rs: new Map() }]]) }))).toEqual([
+      { kind: 'realserver', vs: '[192.0.2.10]:tcp:80', rs: '[198.51.100.1]:tcp:8080', up: false, body: '=> Removing <=' },
+    ]);
+    // A real server that was down when removed is not news.
+    t.setPolicy(policyWith());
+    t.checkEvent(rs('198.51.100.1:8080', true, '', 'init'));
+    t.checkEvent(rs('198.51.100.1:8080', false, 'TCP#0'));
+    expect(t.setPolicy(policyWith({ virtualServers: new Map() }))).toEqual([]);
+  });
+
+  it('stopping: live real servers of omega virtual servers only, "=> Shutting down <="', () => {
+    const t = new AlertTracker();
+    const vs = policyWith().virtualServers.get('TCP 192.0.2.10:80')!;
+    t.setPolicy(policyWith());
+    t.checkEvent(rs('198.51.100.1:8080', true, '', 'init'));
+    expect(t.shutdown()).toEqual([]);
+    t.setPolicy(policyWith({ virtualServers: new Map([['TCP 192.0.2.10:80', { ...vs, omega: true }]]) }));
+    expect(t.shutdown()).toEqual([{ kind: 'realserver', vs: '[192.0.2.10]:tcp:80', rs: '[198.51.100.1]:tcp:8080', up: false, body: '=> Shutting down <=' }]);
+    expect(t.shutdown()).toEqual([]);
   });
 
   it('a new configuration forgets what went away', () => {
