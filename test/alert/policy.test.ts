@@ -86,6 +86,14 @@ describe('alert policy', () => {
     expect(set.noEmailFaults).toBe(true);
   });
 
+  it('smtp_connect_timeout 0 is taken as 1 with a warning, as keepalived does', () => {
+    const r = load('global_defs {\n  smtp_connect_timeout 0\n}\n');
+    expect(r.errors).toEqual([]);
+    expect(r.warnings).toEqual(['2:24: warning WCONFIG_VALUE smtp_connect_timeout must be greater than 0: using 1']);
+    expect(r.config!.global_defs.smtp_connect_timeout).toBe(1);
+    expect(load('global_defs {\n  smtp_connect_timeout -1\n}\n').errors).toHaveLength(1);
+  });
+
   it('no mail without notification_email or without smtp_server', () => {
     const r = load('global_defs {\n  smtp_server 127.0.0.1\n  smtp_alert\n}\n');
     expect(alertPolicyOf(r.config!, host, { vsId, endpoint }).mail).toBeNull();

@@ -271,7 +271,17 @@ export const globalDefsSchema = {
   ),
   /** null: the local host name. */
   smtp_helo_name: str(null),
-  smtp_connect_timeout: int(30, 1, 0x7fffffff),
+  /** Seconds; keepalived takes 0 (before 2.0.7 it meant the default) as 1, with a warning. */
+  smtp_connect_timeout: custom<number>(
+    (s, ctx) => {
+      if (!expectArgs(s, ctx, 1, 1, 'one integer (1..2147483647)')) return undefined;
+      const n = readInt(s.args[0], ctx, 0, 0x7fffffff, "'smtp_connect_timeout'");
+      if (n !== 0) return n;
+      ctx.diag.warn('WCONFIG_VALUE', 'smtp_connect_timeout must be greater than 0: using 1', s.args[0].loc);
+      return 1;
+    },
+    () => 30,
+  ),
   smtp_alert: optFlag(),
   smtp_alert_vrrp: optFlag(),
   smtp_alert_checker: optFlag(),
