@@ -70,19 +70,29 @@ function recordSize(header: Buffer | null): number {
 /** Writes a record at off of buf (which has recordSize bytes there); returns the offset after it. */
 function writeRecord(buf: Buffer, off: number, type: In, a: number, b: number, target: { addr: string; port: number } | null, header: Buffer | null): number {
   const hlen = header?.length ?? 0;
-  buf.fill(0, off, off + IN_HDR);
+  // byte by byte: one record per new connection, and fill()/writeUInt*() validate every call
+  for (let i = off; i < off + IN_HDR; i++) buf[i] = 0;
   buf[off] = type;
   if (target) {
     const { family, bytes } = addrBytes(target.addr);
     buf[off + 1] = family;
-    buf.writeUInt16LE(target.port, off + 2);
-    buf.set(bytes, off + 16);
+    buf[off + 2] = target.port & 0xff;
+    buf[off + 3] = (target.port >>> 8) & 0xff;
+    for (let i = 0; i < bytes.length; i++) buf[off + 16 + i] = bytes[i]!;
   }
-  buf.writeUInt32LE(a >>> 0, off + 4);
-  buf.writeUInt32LE(b >>> 0, off + 8);
-  buf.writeUInt16LE(hlen, off + 12);
+  putU32(buf, off + 4, a);
+  putU32(buf, off + 8, b);
+  buf[off + 12] = hlen & 0xff;
+  buf[off + 13] = hlen >>> 8;
   if (header) header.copy(buf, off + IN_HDR);
   return off + IN_HDR + hlen;
+}
+
+function putU32(buf: Buffer, off: number, v: number): void {
+  buf[off] = v & 0xff;
+  buf[off + 1] = (v >>> 8) & 0xff;
+  buf[off + 2] = (v >>> 16) & 0xff;
+  buf[off + 3] = (v >>> 24) & 0xff;
 }
 
 function record(type: In, a: number, b: number, target: { addr: string; port: number } | null, header: Buffer | null): Buffer {
