@@ -11,6 +11,47 @@ export function validate(config: ConfigModel, ctx: Ctx): void {
   validateLvs(config, ctx);
   validateVrrp(config, ctx);
   validateScripts(config, ctx);
+  validateBfd(config, ctx);
+}
+
+/**
+ * bfd_instance (keepalived bfd_parser.c): a name once, a neighbour (unique), source of the same
+ * family; BFD_CHECK and track_bfd name an instance whose events reach them (`vrrp` / `checker`).
+ */
+function validateBfd(config: ConfigModel, ctx: Ctx): void {
+  const { diag } = ctx;
+  const byName = new Map<string, { vrrp: boolean; checker: boolean; loc: Loc | null }>();
+  const neighbors = new Map<string, string>();
+  for (const b of config.bfd_instance) {
+    const loc = locOf(b);
+    const prev = byName.get(b.name);
+    if (prev) diag.error('ECONFIG_DUPLICATE', `bfd_instance '${b.name}' is defined twice${firstAt(prev.loc)}`, loc);
+    // neither keyword: events go to both (bfd_end_handler)
+    byName.set(b.name, { vrrp: b.vrrp || !b.checker, checker: b.checker || !b.vrrp, loc });
+    if (b.neighbor_ip === null) {
+      diag.error('ECONFIG_BFD', `bfd_instance ${b.name} needs 'neighbor_ip'`, loc);
+      continue;
+    }
+    const nkey = `${canonicalAddress(b.neighbor_ip)?.addr ?? b.neighbor_ip}|${b.multihop}`;
+    const other = neighbors.get(nkey);
+    if (other) diag.error('ECONFIG_DUPLICATE', `bfd_instance ${b.name}: neighbor_ip ${b.neighbor_ip} is already bfd_instance ${other}'s`, keyLoc(b, 'neighbor_ip'));
+    else neighbors.set(nkey, b.name);
+    if (b.source_ip !== null && b.source_ip.includes(':') !== b.neighbor_ip.includes(':'))
+      diag.error('ECONFIG_FAMILY', `bfd_instance ${b.name}: source_ip ${b.source_ip} and neighbor_ip ${b.neighbor_ip} are of different families`, keyLoc(b, 'source_ip'));
+    const ttl = b.neighbor_ip.includes(':') ? b.hoplimit : b.ttl;
+    if (b.max_hops > ttl) diag.warn('WCONFIG_RANGE', `bfd_instance ${b.name}: max_hops ${b.max_hops} exceeds the ttl/hoplimit ${ttl}; ${ttl} is used`, keyLoc(b, 'max_hops'));
+  }
+  const ref = (name: string | null, who: 'vrrp' | 'checker', owner: string, loc: Loc | null) => {
+    if (name === null) return diag.error('ECONFIG_CHECKER', "BFD_CHECK needs 'name NAME'", loc);
+    const b = byName.get(name);
+    if (!b) diag.error('ECONFIG_REFERENCE', `bfd_instance '${name}' is not defined (${owner})`, loc);
+    else if (!b[who]) diag.error('ECONFIG_REFERENCE', `bfd_instance '${name}' sends its events to ${who === 'vrrp' ? 'checkers' : 'VRRP'} only (${owner})`, loc);
+  };
+  for (const vs of config.virtual_server)
+    for (const rs of vs.real_server)
+      for (let i = 0; i < rs.BFD_CHECK.length; i++) ref(rs.BFD_CHECK[i].name, 'checker', `BFD_CHECK of real_server ${rsName(rs)} in virtual_server ${vsName(vs)}`, locOf(rs.BFD_CHECK[i]));
+  for (const vi of config.vrrp_instance) for (const t of vi.track_bfd) ref(t.name, 'vrrp', `track_bfd in vrrp_instance ${vi.name}`, locOf(t));
+  for (const g of config.vrrp_sync_group) for (const t of g.track_bfd) ref(t.name, 'vrrp', `track_bfd in vrrp_sync_group ${g.name}`, locOf(t));
 }
 
 const QUORUM_SCRIPTS = ['quorum_up', 'quorum_down'] as const;

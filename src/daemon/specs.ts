@@ -6,6 +6,7 @@ import { checkersOf } from '../config/index.js';
 import { addrToBig } from '../config/keywords/lvs.js';
 import type { DestSpec, Protocol, ServiceKey, ServiceSpec, TableSpec } from '../ipvs/index.js';
 import type { CheckerSpec, RealServerCheckSpec, ScriptPolicy, ScriptSpec, VirtualServerCheckSpec } from '../check/index.js';
+import type { BfdInstanceSpec } from '../bfd/index.js';
 
 /** Most services a single virtual_server_group may expand to (a /16 is 65,536). */
 export const MAX_GROUP_EXPANSION = 65536;
@@ -273,6 +274,13 @@ function checkerSpecsOf(rs: RealServer, config: ConfigModel): CheckerSpec[] {
       }
     }
   }
+  for (let i = 0; i < rs.BFD_CHECK.length; i++) {
+    const b = rs.BFD_CHECK[i];
+    if (b.name === null) continue;
+    // check_bfd.c: no retry and no delay_loop (BFD_CHECK has none of the checker options): the
+    // session's events drive it, pushed by the runner; the 1 s re-read is only a safety net
+    out.push({ type: 'BFD', name: b.name, retry: 0, delayLoopMs: 1000, warmupMs: 0, ...(b.alpha ? { alpha: true } : {}) });
+  }
   for (let i = 0; i < rs.FILE_CHECK.length; i++) {
     const f = rs.FILE_CHECK[i];
     const tf = config.track_file.find((x) => x.name === f.track_file);
@@ -332,6 +340,28 @@ export function vsCheckSpecOf(vs: VirtualServer, config: ConfigModel): VirtualSe
     ...(vs.virtualhost ? { virtualhost: vs.virtualhost } : {}),
     realServers: vs.real_server.map((rs) => rsCheckSpec(vs, rs, config)),
   };
+}
+
+/** bfd_instance blocks as the BFD runner takes them (intervals stay milliseconds). */
+export function bfdSpecsOf(config: ConfigModel): BfdInstanceSpec[] {
+  const out: BfdInstanceSpec[] = [];
+  for (const b of config.bfd_instance) {
+    if (b.neighbor_ip === null) continue;
+    const v6 = b.neighbor_ip.includes(':');
+    out.push({
+      name: b.name,
+      neighbor: b.neighbor_ip,
+      ...(b.source_ip !== null ? { source: b.source_ip } : {}),
+      minRxMs: b.min_rx,
+      minTxMs: b.min_tx,
+      idleTxMs: b.idle_tx,
+      multiplier: b.multiplier,
+      passive: b.passive,
+      ttl: v6 ? b.hoplimit : b.ttl,
+      multihop: b.multihop,
+    });
+  }
+  return out;
 }
 
 /** global_defs script_user / enable_script_security, for every script the checkers run. */

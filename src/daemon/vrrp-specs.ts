@@ -3,7 +3,7 @@
 
 import type { ConfigModel } from '../config/index.js';
 import { splitCommand } from '../check/index.js';
-import type { CommandSpec, NotifySpec, VipSpec, VirtualRouteSpec, VrrpInstanceSpec, VrrpRuntimeSpec, VrrpScriptSpec, VrrpSyncGroupSpec, VrrpTrackProcessSpec } from '../vrrp/index.js';
+import type { CommandSpec, NotifySpec, VipSpec, VirtualRouteSpec, VrrpInstanceSpec, VrrpRuntimeSpec, VrrpScriptSpec, VrrpSyncGroupSpec, VrrpTrackProcessSpec, TrackBfdRef } from '../vrrp/index.js';
 
 type ScriptRef = { cmd: string; user: string | null; group: string | null } | null;
 type Instance = ConfigModel['vrrp_instance'][number];
@@ -137,6 +137,16 @@ export function vrrpRuntimeSpecOf(config: ConfigModel, report: Report = () => un
   const procNames = new Set(processes.map((p) => p.name));
   const processRefs = (refs: Instance['track_process']) => refs.filter((t) => procNames.has(t.name)).map(trackRefOf);
   const scriptRefs = (refs: Instance['track_script']) => refs.filter((t) => usable.has(t.name)).map(trackRefOf);
+  // track_bfd: the line's weight, else the bfd_instance's (bfd_parser.c); only instances whose
+  // events go to VRRP (neither `vrrp` nor `checker` given: both)
+  const bfds = new Map(config.bfd_instance.filter((b) => b.neighbor_ip !== null && (b.vrrp || !b.checker)).map((b) => [b.name, b.weight]));
+  const bfdRefs = (refs: Instance['track_bfd']): TrackBfdRef[] =>
+    refs.flatMap((t) => {
+      const own = bfds.get(t.name);
+      if (!own) return [];
+      const reverse = t.reverse ?? own.reverse;
+      return [{ name: t.name, weight: t.weight ?? own.weight, ...(reverse ? { reverse: true } : {}) }];
+    });
 
   const instances: VrrpInstanceSpec[] = config.vrrp_instance.map((vi) => {
     const ifname = vi.interface ?? g?.default_interface ?? 'eth0';
@@ -170,6 +180,7 @@ export function vrrpRuntimeSpecOf(config: ConfigModel, report: Report = () => un
         return [{ path: tf.file, ...(weight !== undefined && weight !== null ? { weight } : {}), ...(reverse ? { reverse: true } : {}) }];
       }),
       ...(vi.track_process.length ? { trackProcess: processRefs(vi.track_process) } : {}),
+      ...(vi.track_bfd.length ? { trackBfd: bfdRefs(vi.track_bfd) } : {}),
       ...(vi.use_vmac ? { useVmac: { ...(vi.use_vmac.name ? { name: vi.use_vmac.name } : {}), ...(vi.use_vmac.mac ? { mac: vi.use_vmac.mac } : {}), ...(vi.vmac_xmit_base ? { xmitBase: true } : {}) } } : {}),
       dontTrackPrimary: vi.dont_track_primary,
       garp: {
@@ -198,6 +209,7 @@ export function vrrpRuntimeSpecOf(config: ConfigModel, report: Report = () => un
     trackInterface: sg.track_interface.map(trackRefOf),
     trackScript: scriptRefs(sg.track_script),
     ...(sg.track_process.length ? { trackProcess: processRefs(sg.track_process) } : {}),
+    ...(sg.track_bfd.length ? { trackBfd: bfdRefs(sg.track_bfd) } : {}),
   }));
 
   const fifo = (g?.vrrp_notify_fifo ?? g?.notify_fifo) as { name?: string; path?: string } | null | undefined;

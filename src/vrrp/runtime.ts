@@ -13,6 +13,7 @@ import { SyncGroup } from './sync-group.js';
 import { VmacLinks } from './vmac.js';
 import type { VrrpCounters, VrrpInstanceSpec, VrrpRuntimeSpec, VrrpState } from './types.js';
 import { readFile } from 'node:fs/promises';
+import type { BfdStateSource } from '../bfd/index.js';
 
 export type StateChangeListener = (instance: string, from: VrrpState, to: VrrpState) => void;
 
@@ -24,6 +25,8 @@ export interface VrrpRuntimeOptions {
   /** How often /proc is scanned for vrrp_track_process (default 250 ms). */
   processPollMs?: number;
   dropLogIntervalMs?: number;
+  /** BFD sessions for track_bfd (a reported change refreshes tracking at once). */
+  bfd?: BfdStateSource;
 }
 
 export interface InstanceStatus {
@@ -56,11 +59,13 @@ export class VrrpRuntime {
   private readonly vmacs: VmacLinks;
   /** Packets that reached no instance, by reason. */
   readonly dropped: Partial<Record<DropReason, number>> = {};
+  private unsubscribeBfd: (() => void) | null;
 
   constructor(private readonly opts: VrrpRuntimeOptions) {
     this.clock = opts.clock ?? systemClock;
     this.notifier = new Notifier(opts.logger);
     this.vmacs = new VmacLinks({ logger: opts.logger });
+    this.unsubscribeBfd = opts.bfd?.onChange(() => void this.refreshTracking()) ?? null;
   }
 
   onStateChange(cb: StateChangeListener): () => void {
@@ -130,6 +135,8 @@ export class VrrpRuntime {
     this.procs?.stop();
     this.procs = null;
     this.procsKey = '';
+    this.unsubscribeBfd?.();
+    this.unsubscribeBfd = null;
     await Promise.all([...this.instances].map(([name, inst]) => this.remove(name, inst)));
     await this.vmacs.flush();
   }
@@ -286,6 +293,13 @@ export class VrrpRuntime {
           const up = this.procs!.isUp(t.name);
           // keepalived: 'weight 0 reverse' is Fault while the quorum is up.
           inst.setTracked(`process:${t.name}`, weight === 0 ? { weight: 0, up: reverse ? !up : up } : { weight, reverse, up });
+        }
+        const groupBfds = this.groups.filter((g) => g.has(inst)).flatMap((g) => g.spec.trackBfd ?? []);
+        for (const t of [...(s.trackBfd ?? []), ...groupBfds]) {
+          const up = this.opts.bfd?.isUp(t.name) ?? false;
+          const weight = t.weight ?? 0;
+          // keepalived: 'weight 0 reverse' is Fault while the session is up
+          inst.setTracked(`bfd:${t.name}`, weight === 0 ? { weight: 0, up: t.reverse ? !up : up } : { weight, reverse: t.reverse, up });
         }
       } catch (e) {
         this.opts.logger.error({ vrrp: s.name, error: (e as Error).message }, 'tracking refresh failed');

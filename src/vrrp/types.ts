@@ -61,6 +61,11 @@ export interface TrackFileSpec extends TrackWeight {
   path: string;
 }
 
+/** track_bfd: a bfd_instance followed (weight and reverse already resolved from the instance's). */
+export interface TrackBfdRef extends TrackWeight {
+  name: string;
+}
+
 export interface TrackProcessRef extends TrackWeight {
   /** Name of a `VrrpTrackProcessSpec`; its own weight is used unless this one is given. */
   name: string;
@@ -174,6 +179,8 @@ export interface VrrpInstanceSpec {
   trackScript?: TrackScriptRef[];
   trackFile?: TrackFileSpec[];
   trackProcess?: TrackProcessRef[];
+  /** track_bfd; 0 weight: Fault while the session is down */
+  trackBfd?: TrackBfdRef[];
   useVmac?: VmacSpec;
   /** Do not go to Fault when the instance's own interface is down. */
   dontTrackPrimary?: boolean;
@@ -198,6 +205,7 @@ export interface VrrpSyncGroupSpec {
   trackInterface?: TrackInterfaceSpec[];
   trackScript?: TrackScriptRef[];
   trackProcess?: TrackProcessRef[];
+  trackBfd?: TrackBfdRef[];
 }
 
 export interface VrrpRuntimeSpec {

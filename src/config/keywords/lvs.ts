@@ -292,7 +292,8 @@ const fileCheckSchema = {
   ),
 };
 
-const bfdCheckSchema = { name: str(null) };
+/** check_bfd.c: `name` and `alpha` (keepalived reads no other checker option here). */
+const bfdCheckSchema = { name: str(null), alpha: flag(false) };
 
 export const CHECKER_TYPES = ['HTTP_GET', 'SSL_GET', 'TCP_CHECK', 'SMTP_CHECK', 'DNS_CHECK', 'MISC_CHECK', 'UDP_CHECK', 'PING_CHECK', 'FILE_CHECK', 'BFD_CHECK'] as const;
 export type CheckerType = (typeof CHECKER_TYPES)[number];
@@ -342,7 +343,7 @@ export const realServerSchema = {
   UDP_CHECK: blocks('UDP_CHECK', udpSchema),
   PING_CHECK: blocks('PING_CHECK', pingSchema),
   FILE_CHECK: blocks('FILE_CHECK', fileCheckSchema),
-  BFD_CHECK: blocks('BFD_CHECK', bfdCheckSchema, undefined, { acted: false }),
+  BFD_CHECK: blocks('BFD_CHECK', bfdCheckSchema),
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 // Tracked objects: track_file and vrrp_track_process blocks (keepalived.conf(5), "Track files",
-// "VRRP track processes"), bfd_instance ("BFD CONFIGURATION", read but not acted on),
+// "VRRP track processes"), bfd_instance ("BFD CONFIGURATION", run by src/bfd),
 // interface_up_down_delays, and the `NAME [weight N [reverse|noreverse]]` list items that
 // vrrp_instance and vrrp_sync_group use to refer to them.
 
@@ -82,7 +82,7 @@ export const trackLists = {
   track_script: listBlock(readTrackRef('track_script', -253, 253, null)),
   track_file: listBlock(readTrackRef('track_file', -254, 254, null)),
   track_process: listBlock(readTrackRef('track_process', -254, 254, null)),
-  track_bfd: listBlock(readTrackRef('track_bfd', -253, 253, null), { acted: false }),
+  track_bfd: listBlock(readTrackRef('track_bfd', -253, 253, null)),
 };
 
 /** `KEYWORD NAME { ... }`: named blocks carry their name. */
@@ -197,6 +197,6 @@ function readUpDownDelay(s: Stmt, ctx: Ctx): UpDownDelay | undefined {
 export const trackKeywords = {
   track_file: blocks('track_file', trackFileSchema, nameHeader, { aliases: ['vrrp_track_file'] }),
   vrrp_track_process: blocks('vrrp_track_process', trackProcessSchema, nameHeader),
-  bfd_instance: blocks('bfd_instance', bfdSchema, nameHeader, { acted: false }),
+  bfd_instance: blocks('bfd_instance', bfdSchema, nameHeader),
   interface_up_down_delays: listBlock(readUpDownDelay, { acted: false }),
 };
