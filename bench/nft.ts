@@ -20,7 +20,15 @@ import { DIRECTOR4_CLIENT, Topology, VIP4, rs4 } from '../test/netns/nft-topolog
 import { DrBypassTopology } from '../test/netns/nft-dr-topology.js';
 
 /** One wrk run: rates, totals, and the whole machine's busy CPU seconds during it. */
-type Figures = { rps: number; mbps: number; requests: number; bytes: number; errors: number; busyS: number; procs: Map<string, number> };
+type Figures = {
+  rps: number; mbps: number; requests: number; bytes: number; errors: number;
+  /** Whole machine: user+nice+system+irq+softirq of all CPUs during the run. */
+  busyS: number;
+  /** The bench's own processes (wrk, nginx, lvsd and its helpers) plus all irq+softirq time. */
+  ownS: number;
+  /** lvsd's processes by command name. */
+  procs: Map<string, number>;
+};
 
 const NGINX_PORT = 8081;
 /** wrk connections (LVSD_BENCH_NFT_CONNS overrides, to see whether a path is latency-bound). */
@@ -32,11 +40,11 @@ const PARTS = new Set((process.env.LVSD_BENCH_NFT_PARTS ?? 'keepalive,rounds,dr'
 const UNIT: Record<string, number> = { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3, TB: 1024 ** 4 };
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
-/** Busy CPU seconds of the whole machine so far: user+nice+system+irq+softirq of all CPUs. */
-function machineBusyS(): number {
+/** CPU seconds of the whole machine so far: busy (user+nice+system+irq+softirq) and irq+softirq alone. */
+function machineCpuS(): { busy: number; irq: number } {
   const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
   const [user, nice, system, , , irq, softirq] = f;
-  return (user + nice + system + irq + softirq) / CLK_TCK;
+  return { busy: (user + nice + system + irq + softirq) / CLK_TCK, irq: (irq + softirq) / CLK_TCK };
 }
 
 /** CPU seconds (user+system) used so far by `root` and its descendants, summed by command name. */
@@ -67,6 +75,9 @@ function treeCpuS(root: number | undefined): Map<string, number> {
 
 /** Processes whose CPU the rounds report per new connection (lvsd's tree, by command name). */
 let watched: number | undefined;
+/** nginx's master: its tree is part of the bench's own CPU. */
+let server: number | undefined;
+const sum = (m: Map<string, number>): number => [...m.values()].reduce((a, x) => a + x, 0);
 
 /** nginx in rs1's namespace (a Node server caps 1 MB responses near 2 GB/s, hiding the paths). */
 async function startNginx(rsNs: string, dir: string): Promise<ChildProcess> {
@@ -100,9 +111,12 @@ http {
 
 async function wrk(topo: { client: string }, url: string, extra: string[], seconds = 4): Promise<Figures> {
   const procs0 = treeCpuS(watched);
-  const busy0 = machineBusyS();
+  const server0 = sum(treeCpuS(server));
+  const cpu0 = machineCpuS();
+  // bash's `times` prints wrk's user and system CPU (its second line: the children's).
+  const args = ['-t2', `-c${CONNS}`, `-d${seconds}s`, ...extra, url];
   const stdout = await new Promise<string>((resolve) => {
-    const p = spawn('ip', ['netns', 'exec', topo.client, 'wrk', '-t2', `-c${CONNS}`, `-d${seconds}s`, ...extra, url], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const p = spawn('ip', ['netns', 'exec', topo.client, 'bash', '-c', 'wrk "$@"; times', 'wrk', ...args], { stdio: ['ignore', 'pipe', 'ignore'] });
     let out = '';
     const t = setTimeout(() => p.kill('SIGKILL'), 20000 + seconds * 1000);
     p.stdout.on('data', (d) => (out += d));
@@ -111,9 +125,14 @@ async function wrk(topo: { client: string }, url: string, extra: string[], secon
       resolve(out);
     });
   });
-  const busyS = machineBusyS() - busy0;
+  const cpu = machineCpuS();
+  const busyS = cpu.busy - cpu0.busy;
   const procs = treeCpuS(watched);
   for (const [k, v] of procs) procs.set(k, v - (procs0.get(k) ?? 0));
+  const times = [...stdout.matchAll(/(\d+)m([\d.]+)s (\d+)m([\d.]+)s/g)];
+  const child = times[1];
+  const wrkS = child ? Number(child[1]) * 60 + Number(child[2]) + Number(child[3]) * 60 + Number(child[4]) : NaN;
+  const ownS = wrkS + (sum(treeCpuS(server)) - server0) + sum(procs) + (cpu.irq - cpu0.irq);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1] ?? NaN);
   const t = /Transfer\/sec:\s+([\d.]+)(\w+)/.exec(stdout);
   const mbps = t ? (Number(t[1]) * (UNIT[t[2]] ?? NaN)) / UNIT.MB : NaN;
@@ -123,7 +142,7 @@ async function wrk(topo: { client: string }, url: string, extra: string[], secon
   const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
   const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(stdout);
   const errors = (sock ? sock.slice(1).reduce((a, x) => a + Number(x), 0) : 0) + (non2xx ? Number(non2xx[1]) : 0);
-  return { rps, mbps, requests, bytes, errors, busyS, procs };
+  return { rps, mbps, requests, bytes, errors, busyS, ownS, procs };
 }
 
 function config(sock: string): string {
@@ -198,10 +217,10 @@ function range(xs: number[], digits = 2): string {
  * only a bound is printed: nft's marginal is at most its largest round value, so the ratio is at
  * least proxy's smallest marginal over that.
  */
-function printCost(title: string, unit: string, scale: number, runs: Record<PathName, Figures[]>, per: (f: Figures) => number): void {
-  const cost = (p: PathName): number[] => runs[p].map((f) => (f.busyS / per(f)) * scale);
+function printCost(title: string, unit: string, scale: number, runs: Record<PathName, Figures[]>, per: (f: Figures) => number, cpu: (f: Figures) => number): void {
+  const cost = (p: PathName): number[] => runs[p].map((f) => (cpu(f) / per(f)) * scale);
   const marg = (p: PathName): number[] => runs[p].map((_, i) => cost(p)[i] - cost('direct')[i]);
-  console.log(`${title}: whole-machine busy CPU ${unit}, ${runs.direct.length} interleaved rounds (min-max, median)`);
+  console.log(`${title}: ${unit}, ${runs.direct.length} interleaved rounds (min-max, median)`);
   for (const p of PATHS) console.log(`  ${p.padEnd(7)} ${range(cost(p), 3)}`);
   const [mn, mp] = [marg('nft'), marg('proxy')];
   console.log(`  marginal (path - direct, same round): nft ${range(mn, 3)}  proxy ${range(mp, 3)}`);
@@ -253,8 +272,14 @@ async function rounds(topo: { client: string }, urls: Record<PathName, string>):
     const rate = (p: PathName): number[] => store[p].map(row.pick);
     console.log(`${row.name}: direct ${range(rate('direct'), 0)}  nft ${range(rate('nft'), 0)}  proxy ${range(rate('proxy'), 0)}`);
   }
-  printCost('1 MB responses', 's per GB', 1, big, (f) => f.bytes / 1e9);
-  printCost('new connection per request', 'us per connection', 1e6, close, (f) => f.requests);
+  const whole = (f: Figures): number => f.busyS;
+  const own = (f: Figures): number => f.ownS;
+  printCost('1 MB responses', 'whole-machine busy CPU s per GB', 1, big, (f) => f.bytes / 1e9, whole);
+  printCost('new connection per request', 'whole-machine busy CPU us per connection', 1e6, close, (f) => f.requests, whole);
+  // The same with only the bench's processes and the kernel's irq/softirq time (where forwarding
+  // runs): other work on a shared machine inflates the whole-machine figures, much less these.
+  printCost('1 MB responses', 'own CPU (wrk+nginx+lvsd tree+irq/softirq) s per GB', 1, big, (f) => f.bytes / 1e9, own);
+  printCost('new connection per request', 'own CPU (wrk+nginx+lvsd tree+irq/softirq) us per connection', 1e6, close, (f) => f.requests, own);
   printTree(close.nft);
 }
 
@@ -335,6 +360,7 @@ export default async (): Promise<void> => {
     writeFileSync(conf, config(sock));
     lvsd = await startLvsd(topo, conf, sock);
     watched = lvsd.pid;
+    server = nginx.pid;
     const urls: Record<PathName, string> = { direct: `http://${rs4(1)}:${NGINX_PORT}`, nft: `http://${VIP4}:8000`, proxy: `http://${DIRECTOR4_CLIENT}:8500` };
     console.log(`nginx on one real server; lvsd in the director namespace; proxy workers: one per core (${os.availableParallelism()}); wrk -t2 -c${CONNS} from the client namespace`);
     if (PARTS.has('keepalive')) {
@@ -346,6 +372,7 @@ export default async (): Promise<void> => {
     console.log(`lvsadm -L -n --stats after the runs (Conns = flows lvsd picked):\n${stats.trimEnd()}`);
   } finally {
     watched = undefined;
+    server = undefined;
     await tearDown(lvsd, nginx, topo, dir);
   }
   if (PARTS.has('dr')) await drBench();
