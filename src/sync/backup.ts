@@ -81,6 +81,12 @@ export class SyncInstaller {
     return { conn, entry: e, created: true };
   }
 
+  /** Entries installed from sync that the table still has (a new master adopts their flows). */
+  live(): Conn[] {
+    this.prune();
+    return [...this.byKey.values()];
+  }
+
   private serviceOf(e: SyncConn, protocol: 'tcp' | 'udp' | 'sctp'): Service | undefined {
     if (e.fwmark !== 0) {
       const byMark = this.table.findService({ kind: 'fwmark', fwmark: e.fwmark, family: e.family });

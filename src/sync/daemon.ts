@@ -3,9 +3,9 @@
 // threads are (ipvsadm --start-daemon/--stop-daemon, keepalived lvs_sync_daemon). Owns the UDP
 // sockets and the flush timer; the decisions are in master.ts / backup.ts / codec.ts.
 import dgram from 'node:dgram';
-import { readFileSync } from 'node:fs';
-import { networkInterfaces } from 'node:os';
-import type { IpvsTable } from '../ipvs/index.js';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import type { Conn, IpvsTable } from '../ipvs/index.js';
 import { SyncInstaller, type Installed, type InstallCounters } from './backup.js';
 import { decodeMessage, DEFAULT_SYNC_GROUP4, DEFAULT_SYNC_PORT } from './codec.js';
 import { SyncDaemonError } from './errors.js';
@@ -138,6 +138,11 @@ export class SyncDaemon {
     return (['master', 'backup'] as const).flatMap((r) => (this.running.has(r) ? [{ ...this.running.get(r)!.view }] : []));
   }
 
+  /** Connections and templates installed from sync and still in the table. */
+  syncedConnections(): Conn[] {
+    return this.installer.live();
+  }
+
   isRunning(role: SyncRole): boolean {
     return this.running.has(role);
   }
@@ -178,7 +183,7 @@ export class SyncDaemon {
     socket.setMulticastTTL(v.ttl);
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
-      socket.connect(v.port, v.group, () => {
+      socket.connect(v.port, family === 4 ? v.group : `${v.group}%${v.ifname}`, () => {
         socket.off('error', reject);
         resolve();
       });
@@ -189,7 +194,8 @@ export class SyncDaemon {
     // make_receive_sock: bound to the group and port, joined on the interface
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
-      socket.bind({ address: v.group, port: v.port, exclusive: false }, () => {
+      // an IPv6 group is bound with the interface as its scope (link-local groups need it)
+      socket.bind({ address: family === 4 ? v.group : `${v.group}%${v.ifname}`, port: v.port, exclusive: false }, () => {
         socket.off('error', reject);
         resolve();
       });
@@ -259,11 +265,22 @@ function linkMtu(ifname: string): number {
   }
 }
 
-/** The interface's first address of `family` (ENODEV: no such interface; EADDRNOTAVAIL: none). */
+/**
+ * The interface's first address of `family` (ENODEV: no such interface; EADDRNOTAVAIL: none).
+ * Asked of `ip`: os.networkInterfaces() leaves out links without carrier, and a sync link may
+ * come up after the daemon starts.
+ */
 function interfaceAddress(ifname: string, family: 4 | 6): string {
-  const list = networkInterfaces()[ifname];
-  if (!list) throw new SyncDaemonError('ENODEV', `unknown mcast interface ${ifname}`);
-  const a = list.find((x) => (family === 4 ? x.family === 'IPv4' : x.family === 'IPv6'));
-  if (!a) throw new SyncDaemonError('EADDRNOTAVAIL', `${ifname} has no IPv${family} address`);
-  return a.address;
+  if (!existsSync(`/sys/class/net/${ifname}`)) throw new SyncDaemonError('ENODEV', `unknown mcast interface ${ifname}`);
+  let list: { addr_info?: { local?: string; scope?: string }[] }[] = [];
+  try {
+    list = JSON.parse(execFileSync('ip', ['-j', `-${family}`, 'addr', 'show', 'dev', ifname], { encoding: 'utf8', timeout: 5000 })) as typeof list;
+  } catch {
+    list = [];
+  }
+  const infos = list.flatMap((l) => l.addr_info ?? []).filter((a) => typeof a.local === 'string');
+  // prefer a global address, as inet_select_addr(RT_SCOPE_UNIVERSE) does
+  const a = infos.find((x) => x.scope === 'global') ?? infos[0];
+  if (!a?.local) throw new SyncDaemonError('EADDRNOTAVAIL', `${ifname} has no IPv${family} address`);
+  return a.local;
 }
