@@ -12,6 +12,7 @@ import { destIdentity, isLvsdMark, MARK_BASE, MARK_MASK, MarkAllocator } from '.
 import { ensureHelperBuilt, spawnHelper } from './native-helper.js';
 import { decodeRecord, FLAG_TRUNCATED, l4Name, RecordReader, TYPE_CONN, TYPE_LOST, TYPE_PACKET, TYPE_READY, VerdictBatch, type ConnRecord, type QueueRecord } from './queue-record.js';
 import { COUNTERS, renderDelete, renderRuleset, TABLE, type KernelCounterName, type MarkedDest } from './ruleset.js';
+import { renderDrFlowAdds, type DrFlowAdd } from './sync-adopt.js';
 import type { ConnStateEvent, ConnStats, NftCounters, NftDirector, NftEngineOptions, NftService } from './types.js';
 
 interface MarkInfo {
@@ -327,6 +328,24 @@ export class NftEngine {
   /** Services last applied. */
   current(): readonly NftService[] {
     return this.services;
+  }
+
+  /**
+   * Sync: puts flows a sync master announced into their DR dest's flow set (sync-adopt.ts).
+   * Flows of dests without a flow set here (not programmed, not DR) are left out; returns how
+   * many went in. Throws NftCommandError when nft refuses the transaction.
+   */
+  async adoptDrFlows(flows: readonly (Omit<DrFlowAdd, 'mark' | 'family'> & { serviceId: string; destId: number })[]): Promise<number> {
+    const adds: DrFlowAdd[] = [];
+    for (const f of flows) {
+      const mark = this.destMarks.get(f.serviceId)?.get(f.destId);
+      const info = mark === undefined ? undefined : this.markInfo.get(mark);
+      if (mark === undefined || !info?.flowSet) continue;
+      adds.push({ ...f, mark, family: info.family });
+    }
+    const text = renderDrFlowAdds(adds);
+    if (text) await this.runner.must('nft', ['-f', '-'], text);
+    return adds.length;
   }
 }
 
