@@ -10,7 +10,7 @@ import { keyLoc } from '../config/schema.js';
 import { NftEngine, servicesFromTable, TableDirector, validateService } from '../forward/nft/index.js';
 import type { KernelCounters, NftCounters, NftService } from '../forward/nft/index.js';
 import { serviceKeyText } from '../ipvs/index.js';
-import type { IpvsTable, Service, ServiceKey } from '../ipvs/index.js';
+import type { Conn, IpvsTable, Service, ServiceKey } from '../ipvs/index.js';
 import { serviceKeysOf } from './specs.js';
 
 export interface NftForwarderOptions {
@@ -137,6 +137,34 @@ export class NftForwarder {
     if (this.vipHeld.get(addr) === held) return;
     this.vipHeld.set(addr, held);
     if (this.table && !this.stopped) void this.reconcile();
+  }
+
+  /**
+   * Sync (src/sync): connections a sync master announced; their DR flows go into the flow sets of
+   * their dests once those are programmed here (after queued reconciles), so a flow open at
+   * failover keeps its real server. Never rejects.
+   */
+  adoptSynced(conns: readonly Conn[]): Promise<void> {
+    this.chain = this.chain.then(async () => {
+      const engine = this.engine;
+      if (!engine || this.stopped) return;
+      const now = this.clock();
+      const flows = conns
+        .filter((c) => !c.template && c.dest.method === 'DR' && c.protocol !== 'sctp' && this.isNft(c.service.key))
+        .map((c) => ({
+          serviceId: c.service.keyText, destId: c.dest.id, caddr: c.clientAddr, cport: c.clientPort, vaddr: c.vaddr, vport: c.vport,
+          timeoutS: Math.max(1, Math.round((c.expiresAt - now) / 1000)), established: c.state === 'ESTABLISHED',
+        }));
+      if (flows.length === 0) return;
+      try {
+        const n = await engine.adoptDrFlows(flows);
+        if (n > 0) this.log.info({ engine: 'nft', flows: n }, 'sync: DR flows adopted');
+      } catch (err) {
+        this.errors++;
+        this.log.warn({ engine: 'nft', err: String(err) }, 'sync: DR flows could not be adopted');
+      }
+    });
+    return this.chain;
   }
 
   /** Does the nft engine serve this service? (The proxy engine serves the rest.) */
