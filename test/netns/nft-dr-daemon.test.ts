@@ -30,6 +30,10 @@ function configText(sock: string, weights: number[]): string {
     `virtual_server ${VIP4} 80 {`, '    lvs_sched wrr', '    lvs_method DR', '    protocol TCP',
     ...[1, 2, 3].flatMap((i) => [`    real_server ${rs4(i)} 80 {`, `        weight ${weights[i - 1]}`, '    }']),
     '}',
+    // fwmark DR: the operator's table inet op marks TCP to VIP:8080 with 7.
+    'virtual_server fwmark 7 {', '    lvs_sched rr', '    lvs_method DR', '    protocol TCP',
+    ...[1, 2, 3].flatMap((i) => [`    real_server ${rs4(i)} 8080 {`, '        weight 1', '    }']),
+    '}',
   ].join('\n') + '\n';
 }
 
@@ -51,6 +55,9 @@ d('lvsd with engine nft, DR, replies bypassing the director', () => {
 
   beforeAll(async () => {
     await topo.create();
+    const op = spawnSync('ip', ['netns', 'exec', topo.director, 'nft', '-f', '-'], {
+      input: `table inet op {\n chain m {\n type filter hook prerouting priority raw - 10;\n ip daddr ${VIP4} tcp dport 8080 meta mark set 7\n }\n}\n`, encoding: 'utf8' });
+    expect(op.stderr).toBe('');
     writeFileSync(conf, configText(sock, [1, 1, 1]));
     lvsd = new NsLvsd(topo.director, conf, sock);
     await lvsd.started();
@@ -104,6 +111,28 @@ d('lvsd with engine nft, DR, replies bypassing the director', () => {
       hold.kill('SIGKILL');
     }
   }, 90000);
+
+  it('fwmark DR (virtual_server fwmark 7, lvs_method DR): real client seen, rr, flows listed and inactive once closed', async () => {
+    const rs = JSON.parse(await topo.runClient(FETCH_JS, [`http://${VIP4}:8080/`, '3'])) as Reply[];
+    expect(rs.map((r) => r.client ?? r.error)).toEqual(Array(3).fill(BYPASS_CLIENT4));
+    expect(counts(rs)).toEqual({ rs1: 1, rs2: 1, rs3: 1 });
+    /** The "->" rows under "FWM  7" in `lvsadm -L -n`: [weight, ActiveConn, InActConn]. */
+    const fwmRows = (): number[][] => {
+      const lines = lvsadm('-L', '-n').split('\n');
+      const at = lines.findIndex((l) => /^FWM\s+7\b/.test(l.trim()));
+      const out: number[][] = [];
+      for (const l of lines.slice(at + 1)) {
+        const f = l.trim().split(/\s+/);
+        if (f[0] !== '->') break;
+        out.push(f.slice(3).filter((x) => /^\d+$/.test(x)).map(Number));
+      }
+      return out;
+    };
+    // Picked flows start SYN_RECV; lvsd's 2 s refresh reads FIN_WAIT from the flow sets.
+    const fwm = () => entries().filter((e) => e[2] === `${VIP4}:8080`).map((e) => e[0]);
+    await until(() => JSON.stringify(fwm()) === JSON.stringify(Array(3).fill('FIN_WAIT')), 'three FIN_WAIT fwmark entries after a refresh');
+    expect(fwmRows()).toEqual([[1, 0, 1], [1, 0, 1], [1, 0, 1]]);
+  }, 60000);
 
   it('SIGTERM: exit 0, table inet lvsd and the DR policy-routing rules are gone', async () => {
     lvsd.proc.kill('SIGTERM');
