@@ -225,6 +225,8 @@ export class NftForwarder {
       nft_nosyn: k?.nosyn ?? 0,
       nft_unknown_service: k?.unknown ?? 0,
       nft_fragments: k?.fragments ?? 0,
+      // ICMP errors to a VIP about no DR flow and not related to a NAT/FULLNAT flow.
+      nft_icmp_unknown: k?.icmpunknown ?? 0,
       nft_queue_dropped: k?.queueDropped ?? 0,
       nft_user_dropped: k?.userDropped ?? 0,
       nft_errors: this.errors,
