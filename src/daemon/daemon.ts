@@ -28,6 +28,7 @@ import { NftForwarder, nftSelector, nftSnat } from './nft-forwarder.js';
 import { Schedules } from './schedules.js';
 import type { CronScheduler } from './schedules.js';
 import { SystemdNotifier } from './sd-notify.js';
+import { DaemonSync } from './sync.js';
 import { endpoint, scriptPolicyOf, serviceSpecsOf, tableSpecOf, vsCheckSpecOf, vsId } from './specs.js';
 import { vrrpRuntimeSpecOf, vrrpVips } from './vrrp-specs.js';
 
@@ -82,6 +83,8 @@ export class Daemon {
   private metrics: MetricsServer | null = null;
   private metricsListen: string | null = null;
   private schedules: Schedules;
+  /** connection sync (lvs_sync_daemon, lvsadm --start-daemon) */
+  private readonly sync: DaemonSync;
   private readonly reloads = { ok: 0, failed: 0 };
   private readonly clock: () => number;
   private readonly log: Logger;
@@ -99,6 +102,7 @@ export class Daemon {
     // sets IP_VS_CONN_F_LOCALNODE for local addresses), so no real server lists as "Local".
     this.tableControl = new IpvsTableControl(this.table, { now: this.clock, isLocalAddress: () => false });
     this.schedules = new Schedules(this.log, (name, action, sch) => this.runSchedule(name, action, sch), opts.cron);
+    this.sync = new DaemonSync(this.table, this.clock, this.log, () => this.nft);
   }
 
   get runningConfig(): ConfigModel {
@@ -125,6 +129,7 @@ export class Daemon {
     this.checks.start();
     await this.nft.start(this.table, nftSelector(this.config), { snat: nftSnat(this.config) });
     await this.engine.start(this.table);
+    await this.sync.configure(this.config, this.vrrpStates);
     await this.startControl();
     await this.startMetrics();
     this.schedules.reconcile(this.config.lvsd_schedule);
@@ -183,6 +188,7 @@ export class Daemon {
     this.nft?.setSnat(nftSnat(this.config));
     await this.nft?.reconcile();
     await this.engine?.reconcile();
+    await this.sync.configure(this.config, this.vrrpStates);
     await this.startMetrics();
     this.schedules.reconcile(this.config.lvsd_schedule);
     await written;
@@ -207,6 +213,7 @@ export class Daemon {
     // Resign first: while draining we no longer accept, so holding the VIP would only refuse new
     // clients for drain_timeout; the backup takes over at once (priority 0) instead.
     await this.vrrp?.stop();
+    await this.sync.stop();
     await this.engine?.stop(drainMs);
     await this.nft?.stop();
     this.log.info({}, 'lvsd stopped');
@@ -225,7 +232,7 @@ export class Daemon {
 
   /** The table as ipvsadm would list it (for SIGUSR2 and the status file). */
   snapshot(options?: SnapshotOptions): TableView {
-    return this.tableControl.snapshot(options);
+    return { ...this.tableControl.snapshot(options), daemons: this.sync.views() };
   }
 
   /** SIGUSR1: the running state; SIGUSR2: the statistics (keepalived's data and stats files). */
@@ -348,7 +355,7 @@ export class Daemon {
     this.control = new ControlServer({
       path,
       logger: this.log,
-      handler: { snapshot: (o) => this.snapshot(o), apply: (c) => this.controlCommand(c) },
+      handler: { snapshot: (o) => this.snapshot(o), apply: (c) => (c.op === 'start-daemon' || c.op === 'stop-daemon' ? this.sync.command(c) : this.controlCommand(c)) },
     });
     await this.control.start();
   }
@@ -415,6 +422,7 @@ export class Daemon {
       this.nft?.setVipHeld(v, to === 'MASTER');
       await this.engine?.setVipHeld(v, to === 'MASTER');
     }
+    await this.sync.onVrrpState(name, to);
     const anyMaster = [...this.vrrpStates.values()].some((s) => s === 'MASTER');
     this.checks?.setHaSuspended(!anyMaster);
     this.queueStatus();
