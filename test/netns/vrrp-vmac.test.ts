@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { execFileSync, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { harnessPath, isRoot, makeLab, nsExec, probeUntil, Proc, startEcho, startHarness, waitLinkLocal, type Lab } from '../vrrp/netns-helpers.js';
+import { harnessPath, hasKeepalived, isRoot, killKeepalivedHard, makeLab, nsExec, probeUntil, Proc, startEcho, startHarness, startKeepalived, waitLinkLocal, type Lab } from '../vrrp/netns-helpers.js';
 
 if (!isRoot) console.log('test/netns/vrrp-vmac: skipped, needs root for network namespaces, macvlan and raw sockets');
 const d = isRoot ? describe : describe.skip;
@@ -59,6 +59,7 @@ d('use_vmac between network namespaces', () => {
   };
   const stopAll = async () => {
     for (const p of procs.splice(0)) {
+      if (p.vrrpPidFile) killKeepalivedHard(p);
       p.kill('SIGKILL');
       await p.exited();
     }
@@ -209,4 +210,52 @@ d('use_vmac between network namespaces', () => {
     expect(vm).not.toContain('fe80::200:5eff:fe00:233');
     expect(advertMacs('r1', 'ip6 proto 112')).toContain(VMAC6);
   }, 30_000);
+
+  const ka = hasKeepalived ? it : it.skip;
+  if (!hasKeepalived) console.log('test/netns/vrrp-vmac: keepalived interop skipped, needs /usr/sbin/keepalived (Debian package keepalived)');
+  ka('with keepalived 2.2.7 (use_vmac) as the other router: the same vmac both sides, the client keeps the virtual MAC both ways', async () => {
+    const conf = `global_defs {
+  router_id ka
+  vrrp_version 3
+  vrrp_garp_master_delay 0
+  vrrp_garp_master_repeat 2
+}
+vrrp_instance VI_1 {
+  interface eth0
+  state BACKUP
+  virtual_router_id ${VRID}
+  priority 150
+  advert_int 0.1
+  use_vmac
+  virtual_ipaddress {
+    ${VIP4}/24
+  }
+}
+`;
+    const k = startKeepalived(lab, 'r1', conf);
+    procs.push(k);
+    const l = run('r2', spec(100));
+    await l.waitState('BACKUP', 5000);
+    await k.waitFor(() => k.lines.find((x) => /Entering MASTER STATE/.test(x)), 8000, 'keepalived MASTER');
+    // keepalived's vmac and ours: same name, MAC and kind.
+    for (const r of ['r1', 'r2']) {
+      expect(link(r, 'vrrp.51')?.address).toBe(VMAC4);
+      expect(link(r, 'vrrp.51')?.linkinfo?.info_data?.mode).toBe('private');
+    }
+    expect(advertMacs('r1')).toContain(VMAC4);
+    expect(await probeUntil(lab, VIP4, 'r1', 3000)).toBe('r1');
+    expect(neighMac()).toBe(VMAC4);
+    // keepalived crashes (both processes): lvsd takes over with the same MAC.
+    killKeepalivedHard(k);
+    k.kill('SIGKILL');
+    await l.waitState('MASTER', 3000);
+    expect(await probeUntil(lab, VIP4, 'r2', 3000)).toBe('r2');
+    expect(neighMac()).toBe(VMAC4);
+    // keepalived back (150): it adopts its leftover vmac and preempts; the client follows, same MAC.
+    const k2 = startKeepalived(lab, 'r1', conf);
+    procs.push(k2);
+    await l.waitState('BACKUP', 8000);
+    expect(await probeUntil(lab, VIP4, 'r1', 3000)).toBe('r1');
+    expect(neighMac()).toBe(VMAC4);
+  }, 40_000);
 });
