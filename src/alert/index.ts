@@ -10,6 +10,8 @@ export type { Alert, AlertVrrpState } from './alert.js';
 export { composeMessage, rfc5322Date, envelopeAddress, headerAddress } from './message.js';
 export type { MailParts } from './message.js';
 export { sendMail } from './smtp-client.js';
+export { ReplyReader, MAX_REPLY_BYTES } from './reply.js';
+export type { ReplyEvent } from './reply.js';
 export type { SmtpRequest, SmtpOutcome } from './smtp-client.js';
 export { SmtpError } from './errors.js';
 export type { SmtpErrorCode } from './errors.js';

@@ -5,6 +5,7 @@
 import net from 'node:net';
 import { envelopeAddress } from './message.js';
 import { SmtpError } from './errors.js';
+import { ReplyReader } from './reply.js';
 
 export interface SmtpRequest {
   host: string;
@@ -23,9 +24,6 @@ export interface SmtpOutcome {
   ok: boolean;
   error?: SmtpError;
 }
-
-/** A reply longer than this (all its lines) is not an SMTP server we can talk to. */
-const MAX_REPLY = 64 * 1024;
 
 interface Step {
   name: string;
@@ -49,7 +47,7 @@ export function sendMail(r: SmtpRequest): Promise<SmtpOutcome> {
   return new Promise((resolve) => {
     const steps = dialogue(r);
     let at = 0;
-    let buf = '';
+    const replies = new ReplyReader();
     let settled = false;
     let timer: NodeJS.Timeout | undefined;
     let connected = false;
@@ -86,19 +84,11 @@ export function sendMail(r: SmtpRequest): Promise<SmtpOutcome> {
     sock.on('close', () => fail(new SmtpError('ESMTP_PROTOCOL', `SMTP server ${where} closed the connection`, steps[at]?.name ?? 'QUIT')));
     sock.setEncoding('latin1');
     sock.on('data', (chunk: string) => {
-      if (settled) return;
-      buf += chunk;
-      if (buf.length > MAX_REPLY) return fail(new SmtpError('ESMTP_PROTOCOL', `SMTP server ${where} sent a reply over ${MAX_REPLY} bytes`, steps[at].name));
-      for (;;) {
-        const eol = buf.indexOf('\n');
-        if (eol < 0) return;
-        const line = buf.slice(0, eol).replace(/\r$/, '');
-        buf = buf.slice(eol + 1);
-        if (line[3] === '-') continue; // a multi-line reply: the code is on its last line
-        const status = /^\d{3}$/.test(line.slice(0, 3)) ? Number(line.slice(0, 3)) : NaN;
-        if (Number.isNaN(status)) return fail(new SmtpError('ESMTP_PROTOCOL', `SMTP server ${where} sent '${line.slice(0, 80)}', not a reply`, steps[at].name));
+      for (const reply of replies.push(chunk)) {
+        if (settled) return;
         const step = steps[at];
-        if (status !== step.expect) return fail(new SmtpError('ESMTP_REPLY', `SMTP server ${where} answered ${step.name} with ${status}: ${line.slice(4, 200)}`, step.name, status));
+        if ('error' in reply) return fail(new SmtpError('ESMTP_PROTOCOL', `SMTP server ${where}: ${reply.error}`, step.name));
+        if (reply.status !== step.expect) return fail(new SmtpError('ESMTP_REPLY', `SMTP server ${where} answered ${step.name} with ${reply.status}: ${reply.text.slice(0, 200)}`, step.name, reply.status));
         at++;
         if (at === steps.length) return finish({ ok: true }, true);
         sock.write(steps[at].send!);
