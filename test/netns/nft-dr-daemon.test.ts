@@ -12,6 +12,10 @@ import { createInterface } from 'node:readline';
 import { BYPASS_CLIENT4, DrBypassTopology } from './nft-dr-topology.js';
 import { FETCH_JS, HOLD_JS, lvsadmRows, VIP4, rs4 } from './nft-topology.js';
 import { NsLvsd } from './ns-lvsd.js';
+import { sendIcmpError } from './nft-dr-icmp-tools.js';
+
+const METRICS_PORT = 9931;
+const SCRAPE_JS = `fetch(process.argv[1]).then((r) => r.text()).then((t) => console.log(t), (e) => { console.error(String(e)); process.exit(1); });`;
 
 const isRoot = process.getuid?.() === 0;
 if (!isRoot) console.log('skipping nft DR daemon netns test: it needs root (network namespaces, nftables)');
@@ -26,7 +30,7 @@ const counts = (rs: Reply[]): Record<string, number> => {
 
 function configText(sock: string, weights: number[]): string {
   return [
-    'lvsd_defs {', '    engine nft', `    control_socket ${sock}`, '    drain_timeout 1', '}',
+    'lvsd_defs {', '    engine nft', `    control_socket ${sock}`, '    drain_timeout 1', `    metrics_listen 127.0.0.1:${METRICS_PORT}`, '}',
     `virtual_server ${VIP4} 80 {`, '    lvs_sched wrr', '    lvs_method DR', '    protocol TCP',
     ...[1, 2, 3].flatMap((i) => [`    real_server ${rs4(i)} 80 {`, `        weight ${weights[i - 1]}`, '    }']),
     '}',
@@ -132,6 +136,16 @@ d('lvsd with engine nft, DR, replies bypassing the director', () => {
     const fwm = () => entries().filter((e) => e[2] === `${VIP4}:8080`).map((e) => e[0]);
     await until(() => JSON.stringify(fwm()) === JSON.stringify(Array(3).fill('FIN_WAIT')), 'three FIN_WAIT fwmark entries after a refresh');
     expect(fwmRows()).toEqual([[1, 0, 1], [1, 0, 1], [1, 0, 1]]);
+  }, 60000);
+
+  it('an ICMP error to the VIP about no flow is dropped and counted as nft_icmp_unknown in the metrics', async () => {
+    await sendIcmpError(topo.client, { family: 4, vip: VIP4, vport: 80, client: BYPASS_CLIENT4, cport: 1, type: 3, code: 4 });
+    const scrape = (): string => spawnSync('ip', ['netns', 'exec', topo.director, process.execPath, '-e', SCRAPE_JS, `http://127.0.0.1:${METRICS_PORT}/metrics`], { encoding: 'utf8' }).stdout;
+    const value = (reason: string): number | undefined => {
+      const m = new RegExp(`^lvsd_dropped_total\\{reason="${reason}"\\} (\\d+)$`, 'm').exec(scrape());
+      return m ? Number(m[1]) : undefined;
+    };
+    await until(() => value('nft_icmp_unknown') === 1, 'nft_icmp_unknown = 1 in the metrics');
   }, 60000);
 
   it('SIGTERM: exit 0, table inet lvsd and the DR policy-routing rules are gone', async () => {
