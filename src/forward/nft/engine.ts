@@ -212,9 +212,13 @@ export class NftEngine {
     const out: CtEntry[] = [];
     for (const fam of ['ipv4', 'ipv6']) {
       const r = await this.runner.run('conntrack', ['-L', '-f', fam, '-o', 'extended,id', '--mark', `${MARK_BASE}/${MARK_MASK}`]);
+      let n = 0;
       for (const line of r.stdout.split('\n')) {
         const e = parseConntrackLine(line);
         if (e) out.push(e);
+        // Tens of thousands of TIME_WAIT flows take a few hundred ms to parse: new flows' picks
+        // go in between slices instead of waiting for the whole dump.
+        if (++n % 1000 === 0) await new Promise((resolve) => setImmediate(resolve));
       }
     }
     if ([...this.markInfo.values()].some((i) => i.flowSet)) {
