@@ -30,6 +30,8 @@ import type { CronScheduler } from './schedules.js';
 import { SystemdNotifier } from './sd-notify.js';
 import { DaemonSync } from './sync.js';
 import { endpoint, scriptPolicyOf, serviceSpecsOf, tableSpecOf, vsCheckSpecOf, vsId } from './specs.js';
+import { bfdSpecsOf } from './specs.js';
+import { BfdRunner, type BfdError } from '../bfd/index.js';
 import { vrrpRuntimeSpecOf, vrrpVips } from './vrrp-specs.js';
 
 export interface DaemonOptions {
@@ -75,6 +77,8 @@ export class Daemon {
   /** The nft engine for services whose `engine` is nft; the proxy serves the others. */
   private nft: NftForwarder | null = null;
   private checks: CheckRunner | null = null;
+  /** BFD sessions (bfd_instance) that BFD_CHECK and track_bfd follow. */
+  private bfd: BfdRunner | null = null;
   private vrrp: VrrpRuntime | null = null;
   private vrrpSpec: VrrpRuntimeSpec = { instances: [] };
   private readonly vrrpStates = new Map<string, VrrpState>();
@@ -122,10 +126,12 @@ export class Daemon {
     this.engine = new ProxyEngine({ workers: this.opts.workers ?? d?.workers ?? undefined, relay: d?.proxy_relay ?? undefined, clock: this.clock, serves: (svc) => !(this.nft?.serves(svc) ?? false) });
     this.wireEngineEvents(this.engine);
     // VRRP-managed VIPs are served only while held: mark them before listening.
+    this.bfd = new BfdRunner({ logger: this.log });
+    this.logBfdErrors(await this.bfd.start(bfdSpecsOf(this.config)));
     await this.startVrrp();
     const checkSpecs = this.checkSpecsFor(null);
     this.warnIfChecksUnmarked(checkSpecs);
-    this.checks = new CheckRunner(checkSpecs, { onEvent: (e) => this.onCheckEvent(e), logger: this.log, scriptPolicy: scriptPolicyOf(this.config) });
+    this.checks = new CheckRunner(checkSpecs, { onEvent: (e) => this.onCheckEvent(e), logger: this.log, scriptPolicy: scriptPolicyOf(this.config), bfd: this.bfd });
     this.checks.start();
     await this.nft.start(this.table, nftSelector(this.config), { snat: nftSnat(this.config) });
     await this.engine.start(this.table);
@@ -170,6 +176,8 @@ export class Daemon {
     const planMs = this.clock() - planStart;
     // Checkers next, their events only noted: the one table apply below then carries the new
     // weights (a changed weight is a checker event), instead of one service apply per event.
+    // BFD first: sessions whose neighbour is unchanged carry on (same discriminators)
+    if (this.bfd) this.logBfdErrors(await this.bfd.reconcile(bfdSpecsOf(this.config)));
     this.healthBatch = 0;
     try {
       this.checks?.reconcile(this.checkSpecsFor(items));
@@ -216,9 +224,15 @@ export class Daemon {
     await this.sync.stop();
     await this.engine?.stop(drainMs);
     await this.nft?.stop();
+    // last: the AdminDown tells BFD peers this is no path failure
+    await this.bfd?.stop();
     this.log.info({}, 'lvsd stopped');
     // The STOP alerts just queued get a moment, no more: stopping never waits on a mail server.
     await this.alerts.idle(ALERT_STOP_WAIT_MS);
+  }
+
+  private logBfdErrors(errors: BfdError[]): void {
+    for (const e of errors) this.log.error({ bfd: e.instance, code: e.code, err: e.message }, 'bfd instance not started');
   }
 
   statusText(): string {
@@ -387,7 +401,7 @@ export class Daemon {
       }
     }
     if (this.vrrpSpec.instances.length === 0) return;
-    this.vrrp = new VrrpRuntime({ logger: this.log });
+    this.vrrp = new VrrpRuntime({ logger: this.log, bfd: this.bfd ?? undefined });
     this.vrrp.onStateChange((name, from, to) => void this.onVrrpState(name, from, to));
     const errors = await this.vrrp.start(this.vrrpSpec);
     for (const e of errors) this.log.error({ err: e.message }, 'vrrp instance could not start');
@@ -408,7 +422,7 @@ export class Daemon {
       }
     }
     if (!this.vrrp) {
-      this.vrrp = new VrrpRuntime({ logger: this.log });
+      this.vrrp = new VrrpRuntime({ logger: this.log, bfd: this.bfd ?? undefined });
       this.vrrp.onStateChange((name, from, to) => void this.onVrrpState(name, from, to));
     }
     const errors = await this.vrrp.reconcile(next);
