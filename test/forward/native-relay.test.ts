@@ -174,6 +174,67 @@ nativeDescribe('the helper process', () => {
     expect(reader.malformed).toBe(0);
   });
 
+  test('a request and FIN that arrive while the real server is still connecting are relayed whole once it connects', async () => {
+    // The client socket is watched (edge-triggered) from the pick on, while the connect is under
+    // way: what it reports then must be kept and acted on once the connect completes. The real
+    // server's accept queue is kept full (its process blocked) so the connect's SYN is dropped
+    // and only the retransmission a second later completes it.
+    const server = spawn(process.execPath, ['-e', `
+      const net = require('node:net');
+      const s = net.createServer({ allowHalfOpen: true }, (c) => {
+        let n = 0;
+        c.on('error', () => undefined);
+        c.write('rs3\\n');
+        c.on('data', (d) => { n += d.length; c.write(d); });
+        c.on('end', () => c.end('bye ' + n + '\\n'));
+      });
+      s.listen({ host: '127.0.0.1', port: 0, backlog: 1 }, () => process.stdout.write(s.address().port + '\\n'));
+      process.stdin.on('data', () => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 800));
+    `], { stdio: ['pipe', 'pipe', 'inherit'] });
+    cleanups.push(() => {
+      server.kill('SIGKILL');
+    });
+    const backendPort = await new Promise<number>((r) => server.stdout.once('data', (d: Buffer) => r(Number(d.toString().trim()))));
+    const p = spawn(relayHelperPath(), ['5000'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    cleanups.push(() => {
+      p.stdin.end();
+    });
+    const reader = new HelperRecordReader();
+    const records: HelperRecord[] = [];
+    p.stdout.on('data', (d: Buffer) => records.push(...reader.push(d)));
+    const port = 18097;
+    p.stdin.write(encodeListen(1, VIP, port, 16));
+    await until(() => records.length === 1, 2000, 'listening');
+    const client = net.connect({ host: VIP, port, allowHalfOpen: true });
+    client.on('error', () => undefined);
+    let got = '';
+    let ended = false;
+    client.setEncoding('utf8');
+    client.on('data', (d: string) => (got += d));
+    client.on('end', () => (ended = true));
+    await until(() => records.length === 2, 2000, 'accept');
+    // block the real server, then fill its accept queue (backlog 1: two entries)
+    server.stdin.write('block\n');
+    await new Promise((r) => setTimeout(r, 50));
+    const fillers = [net.connect({ host: '127.0.0.1', port: backendPort }), net.connect({ host: '127.0.0.1', port: backendPort })];
+    for (const f of fillers) f.on('error', () => undefined);
+    cleanups.push(() => fillers.forEach((f) => f.destroy()));
+    await new Promise((r) => setTimeout(r, 50));
+    p.stdin.write(encodePick((records[1] as { slot: number }).slot, 78, { addr: '127.0.0.1', port: backendPort }, null));
+    await new Promise((r) => setTimeout(r, 100)); // connecting; now the client speaks and ends
+    expect(records.some((r) => r.type === 'state')).toBe(false);
+    client.end('early bytes');
+    await until(() => ended, 4000, 'the relayed answer');
+    expect(got).toBe('rs3\nearly bytesbye 11\n'); // greeting, the echo, the answer to the FIN
+    await until(() => records.some((r) => r.type === 'end'), 2000, 'end');
+    client.destroy();
+    const life = records.slice(2).filter((r) => r.type !== 'traffic');
+    expect(life[0]).toEqual({ type: 'state', conn: 78, state: 'ESTABLISHED' });
+    expect(life[life.length - 1]).toMatchObject({ type: 'end', reason: 'closed', state: 'TIME_WAIT' });
+    const inBytes = records.reduce((s, r) => (r.type === 'traffic' || r.type === 'end' ? s + r.inBytes : s), 0);
+    expect(inBytes).toBe(11);
+  });
+
   test('listen reports the errno of a port already taken', async () => {
     const s = net.createServer();
     await new Promise<void>((res) => s.listen(0, VIP, () => res()));
