@@ -1,8 +1,9 @@
 // The events that send mail and keepalived's words for them (core/smtp.c smtp_alert subjects;
 // vrrp/vrrp_notify.c, check/check_*.c and check/ipwrapper.c bodies). Pure.
 
-/** A VRRP state that sends mail (INIT never does). */
-export type AlertVrrpState = 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP';
+/** A VRRP state that sends mail (INIT never does; DELETED: an instance a reload removed). */
+export type AlertVrrpState = 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP' | 'DELETED';
+export type AlertGroupState = Exclude<AlertVrrpState, 'DELETED'>;
 
 export type Alert =
   /** A real server went up or down; `vs`/`rs` are already in keepalived's form (formatVs/formatRs). */
@@ -10,13 +11,14 @@ export type Alert =
   /** A virtual server gained or lost quorum. */
   | { kind: 'virtualserver'; vs: string; up: boolean; body: string }
   | { kind: 'vrrp-instance'; name: string; state: AlertVrrpState }
-  | { kind: 'vrrp-group'; name: string; state: AlertVrrpState };
+  | { kind: 'vrrp-group'; name: string; state: AlertGroupState };
 
 const VRRP_SUBJECT: Record<AlertVrrpState, string> = {
   MASTER: 'Entering MASTER state',
   BACKUP: 'Entering BACKUP state',
   FAULT: 'Entering FAULT state',
   STOP: 'Stopping',
+  DELETED: 'Deleted',
 };
 
 const INSTANCE_BODY: Record<AlertVrrpState, string> = {
@@ -24,9 +26,10 @@ const INSTANCE_BODY: Record<AlertVrrpState, string> = {
   BACKUP: '=> VRRP Instance is no longer owning VRRP VIPs <=',
   FAULT: '=> VRRP Instance is no longer owning VRRP VIPs <=',
   STOP: '=> VRRP Instance stopping <=',
+  DELETED: '=> VRRP Deleted at reload <=',
 };
 
-const GROUP_BODY: Record<AlertVrrpState, string> = {
+const GROUP_BODY: Record<AlertGroupState, string> = {
   MASTER: '=> All VRRP group instances are now in MASTER state <=',
   BACKUP: '=> All VRRP group instances are now in BACKUP state <=',
   FAULT: '=> All VRRP group instances are now in FAULT state <=',

@@ -6,7 +6,7 @@ export type { AlertPolicy, AlertIds, HostIdentity, MailSettings, VsPolicy, RsPol
 export { AlertTracker } from './tracker.js';
 export type { CheckChange } from './tracker.js';
 export { alertSubject, alertBody, checkerBody, quorumBody, formatVs, formatRs } from './alert.js';
-export type { Alert, AlertVrrpState } from './alert.js';
+export type { Alert, AlertVrrpState, AlertGroupState } from './alert.js';
 export { composeMessage, rfc5322Date, envelopeAddress, headerAddress } from './message.js';
 export type { MailParts } from './message.js';
 export { sendMail } from './smtp-client.js';

@@ -48,6 +48,8 @@ export interface AlertPolicy {
   mail: MailSettings | null;
   noEmailFaults: boolean;
   vrrpInstances: ReadonlyMap<string, boolean>;
+  /** Instances with notify_deleted: removed by a reload they mail "Deleted", else "Entering FAULT state". */
+  vrrpNotifyDeleted?: ReadonlySet<string>;
   vrrpGroups: ReadonlyMap<string, { alert: boolean; members: readonly string[] }>;
   /** By the daemon's virtual server id. */
   virtualServers: ReadonlyMap<string, VsPolicy>;
@@ -100,6 +102,7 @@ export function alertPolicyOf(config: ConfigModel, host: HostIdentity, ids: Aler
     mail,
     noEmailFaults: g?.no_email_faults ?? false,
     vrrpInstances: new Map(config.vrrp_instance.map((vi) => [vi.name, resolveFlag(vi.smtp_alert, vrrp, all, false)])),
+    vrrpNotifyDeleted: new Set(config.vrrp_instance.filter((vi) => vi.notify_deleted !== null).map((vi) => vi.name)),
     vrrpGroups: new Map(config.vrrp_sync_group.map((sg) => [sg.name, { alert: resolveFlag(sg.smtp_alert, vrrp, all, false), members: sg.group }])),
     virtualServers,
   };

@@ -2,7 +2,7 @@
 // entering MASTER/BACKUP/FAULT/STOP (once per state: last_email_state), a real server going up
 // or down through a checker, a virtual server gaining or losing quorum. Pure state, no I/O.
 
-import { checkerBody, quorumBody, type Alert, type AlertVrrpState } from './alert.js';
+import { checkerBody, quorumBody, type Alert, type AlertGroupState, type AlertVrrpState } from './alert.js';
 import { EMPTY_POLICY, type AlertPolicy } from './policy.js';
 
 /** What the tracker needs of a check event (src/check CheckEvent has these fields). */
@@ -17,7 +17,7 @@ export interface CheckChange {
   reason: string;
 }
 
-type State = 'INIT' | AlertVrrpState;
+type State = 'INIT' | AlertGroupState;
 
 export class AlertTracker {
   private policy: AlertPolicy = EMPTY_POLICY;
@@ -29,12 +29,18 @@ export class AlertTracker {
   private readonly alive = new Map<string, Map<string, boolean>>();
 
   /**
-   * A new configuration: state of what still exists is kept. Returns the mails for live real
-   * servers that are gone from it (keepalived clear_service_rs: "=> Removing <=").
+   * A new configuration: state of what still exists is kept. Returns the mails for what it
+   * removed: VRRP instances (keepalived: FAULT, or "Deleted" with notify_deleted) and live real
+   * servers (keepalived clear_service_rs: "=> Removing <=").
    */
   setPolicy(p: AlertPolicy): Alert[] {
     const out: Alert[] = [];
     const old = this.policy;
+    for (const [name, alert] of old.vrrpInstances) {
+      if (p.vrrpInstances.has(name) || !this.instanceState.has(name)) continue;
+      const to = old.vrrpNotifyDeleted?.has(name) ? 'DELETED' : 'FAULT';
+      if (this.mails(alert, to, this.instanceMailed.get(name))) out.push({ kind: 'vrrp-instance', name, state: to });
+    }
     for (const [vsId, ofVs] of this.alive) {
       const before = old.virtualServers.get(vsId);
       const now = p.virtualServers.get(vsId);
@@ -79,6 +85,8 @@ export class AlertTracker {
   /** A VRRP instance changed state: its mail, then its sync group's if the group now agrees. */
   vrrpState(name: string, to: State): Alert[] {
     const out: Alert[] = [];
+    // An instance a reload removed still stops after the new policy is in: already mailed above.
+    if (!this.policy.vrrpInstances.has(name)) return out;
     this.instanceState.set(name, to);
     const groups = [...this.policy.vrrpGroups].filter(([, g]) => g.members.includes(name));
     if (to !== 'INIT') {
@@ -95,7 +103,7 @@ export class AlertTracker {
       this.groupState.set(gn, to);
       if (this.mails(g.alert, to, this.groupMailed.get(gn))) {
         this.groupMailed.set(gn, to);
-        out.push({ kind: 'vrrp-group', name: gn, state: to });
+        out.push({ kind: 'vrrp-group', name: gn, state: to as AlertGroupState });
       }
     }
     return out;

@@ -62,6 +62,19 @@ describe('AlertTracker: VRRP', () => {
     expect(t.vrrpState('VI_1', 'MASTER').map((a) => a.kind)).toEqual(['vrrp-instance', 'vrrp-group']);
   });
 
+  it('an instance a reload removes: "Entering FAULT state", or "Deleted" with notify_deleted; its STOP then sends nothing', () => {
+    const t = new AlertTracker();
+    t.setPolicy(policyWith({ vrrpGroups: new Map(), vrrpNotifyDeleted: new Set(['VI_2']) }));
+    t.vrrpState('VI_1', 'MASTER');
+    t.vrrpState('VI_2', 'BACKUP');
+    expect(t.setPolicy(policyWith({ vrrpGroups: new Map(), vrrpInstances: new Map() }))).toEqual([
+      { kind: 'vrrp-instance', name: 'VI_1', state: 'FAULT' },
+      { kind: 'vrrp-instance', name: 'VI_2', state: 'DELETED' },
+    ]);
+    expect(t.vrrpState('VI_1', 'STOP')).toEqual([]);
+    expect(alertSubject({ kind: 'vrrp-instance', name: 'VI_2', state: 'DELETED' }, 'lb1')).toBe('[lb1] VRRP Instance VI_2 - Deleted');
+  });
+
   it('subjects as keepalived writes them', () => {
     expect(alertSubject({ kind: 'vrrp-instance', name: 'VI_1', state: 'MASTER' }, 'lb1')).toBe('[lb1] VRRP Instance VI_1 - Entering MASTER state');
     expect(alertSubject({ kind: 'vrrp-group', name: 'G1', state: 'STOP' }, 'lb1')).toBe('[lb1] VRRP Group G1 - Stopping');
