@@ -31,6 +31,13 @@ type Figures = {
 };
 
 const NGINX_PORT = 8081;
+/**
+ * The nft service's real server port. Not the direct one: NAT keeps the client's address, so with
+ * both on one port, a client port reused after ~28k connections makes a NAT flow whose reply
+ * tuple is a direct flow's still in TIME_WAIT in the director's conntrack (120 s): the insert
+ * clashes, the SYN is dropped and retried after 1 s, and the later rounds' conn/s collapsed.
+ */
+const NGINX_NFT_PORT = 8082;
 /** wrk connections (LVSD_BENCH_NFT_CONNS overrides, to see whether a path is latency-bound). */
 const CONNS = Number(process.env.LVSD_BENCH_NFT_CONNS ?? 32);
 /** Interleaved rounds of the CPU-cost loads (direct, nft, proxy in rotating order). */
@@ -96,7 +103,7 @@ http {
   sendfile on;
   keepalive_requests 1000000;
   client_body_temp_path ${dir}; proxy_temp_path ${dir}; fastcgi_temp_path ${dir}; uwsgi_temp_path ${dir}; scgi_temp_path ${dir};
-  server { listen ${NGINX_PORT}; root ${root}; }
+  server { listen ${NGINX_PORT}; listen ${NGINX_NFT_PORT}; root ${root}; }
 }
 `);
   const p = spawn('ip', ['netns', 'exec', rsNs, 'nginx', '-c', conf], { stdio: 'ignore' });
@@ -147,8 +154,8 @@ async function wrk(topo: { client: string }, url: string, extra: string[], secon
 
 function config(sock: string): string {
   // One real server (nginx on rs1, the direct target) behind both services: all three paths end
-  // at the same server, so the figures compare the forwarding paths only.
-  const rs = `    real_server ${rs4(1)} ${NGINX_PORT} {\n        weight 1\n    }`;
+  // at the same server, so the figures compare the forwarding paths only (nft on its own port).
+  const rs = (port: number): string => `    real_server ${rs4(1)} ${port} {\n        weight 1\n    }`;
   return `lvsd_defs {
     engine nft
     control_socket ${sock}
@@ -158,13 +165,13 @@ virtual_server ${VIP4} 8000 {
     lvs_sched wlc
     lvs_method NAT
     protocol TCP
-${rs}
+${rs(NGINX_NFT_PORT)}
 }
 virtual_server ${DIRECTOR4_CLIENT} 8500 {
     engine proxy
     lvs_sched wlc
     protocol TCP
-${rs}
+${rs(NGINX_PORT)}
 }
 `;
 }
