@@ -189,7 +189,10 @@ nativeDescribe('the helper process', () => {
         c.on('end', () => c.end('bye ' + n + '\\n'));
       });
       s.listen({ host: '127.0.0.1', port: 0, backlog: 1 }, () => process.stdout.write(s.address().port + '\\n'));
-      process.stdin.on('data', () => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 800));
+      process.stdin.on('data', () => {
+        process.stdout.write('blocked\\n'); // a pipe: written before the wait starts
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 800);
+      });
     `], { stdio: ['pipe', 'pipe', 'inherit'] });
     cleanups.push(() => {
       server.kill('SIGKILL');
@@ -214,12 +217,16 @@ nativeDescribe('the helper process', () => {
     client.on('end', () => (ended = true));
     await until(() => records.length === 2, 2000, 'accept');
     // block the real server, then fill its accept queue (backlog 1: two entries)
+    const blocked = new Promise((r) => server.stdout.once('data', r));
     server.stdin.write('block\n');
-    await new Promise((r) => setTimeout(r, 50));
+    await blocked;
     const fillers = [net.connect({ host: '127.0.0.1', port: backendPort }), net.connect({ host: '127.0.0.1', port: backendPort })];
     for (const f of fillers) f.on('error', () => undefined);
     cleanups.push(() => fillers.forEach((f) => f.destroy()));
-    await new Promise((r) => setTimeout(r, 50));
+    await Promise.all(fillers.map((f) => new Promise((r) => {
+      f.once('connect', r);
+      f.once('error', r);
+    })));
     p.stdin.write(encodePick((records[1] as { slot: number }).slot, 78, { addr: '127.0.0.1', port: backendPort }, null));
     await new Promise((r) => setTimeout(r, 100)); // connecting; now the client speaks and ends
     expect(records.some((r) => r.type === 'state')).toBe(false);
