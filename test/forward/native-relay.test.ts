@@ -116,7 +116,8 @@ nativeDescribe('the helper process', () => {
     p.stdout.on('data', (d: Buffer) => records.push(...reader.push(d)));
     for (const b of input) p.stdin.write(b);
     p.stdin.end();
-    const code = await new Promise<number | null>((r) => p.once('exit', r));
+    // 'close', not 'exit': the exit can be seen before the last of its output is read
+    const code = await new Promise<number | null>((r) => p.once('close', r));
     return { code, records, malformed: reader.malformed };
   }
 
