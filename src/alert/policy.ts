@@ -85,6 +85,9 @@ export function alertPolicyOf(config: ConfigModel, host: HostIdentity, ids: Aler
           routerId,
         }
       : null;
+  // Without a mail server nothing is sent: skip the per-server tables (a reload of 10,000 real
+  // servers then costs nothing here). Turning mail on by a reload starts from the next changes.
+  if (!mail) return { ...EMPTY_POLICY, noEmailFaults: g?.no_email_faults ?? false };
   const all = g?.smtp_alert ?? null;
   const vrrp = g?.smtp_alert_vrrp ?? null;
   const checker = g?.smtp_alert_checker ?? null;

@@ -112,8 +112,9 @@ export class AlertTracker {
   /** A checker event: a real server's alive change through a checker, or a quorum change. */
   checkEvent(e: CheckChange): Alert | null {
     const vs = this.policy.virtualServers.get(e.vs);
+    if (!vs) return null; // not configured for mail: nothing to remember either
     if (e.kind === 'quorum') {
-      if (!vs?.alert) return null;
+      if (!vs.alert) return null;
       const init = e.reason.startsWith('starting');
       const threshold = e.up || init ? vs.quorum + vs.hysteresis : vs.quorum - vs.hysteresis;
       return { kind: 'virtualserver', vs: vs.display, up: e.up, body: quorumBody(e.up, init, vs.quorum, vs.hysteresis, threshold, e.weight) };
@@ -125,8 +126,8 @@ export class AlertTracker {
     ofVs.set(e.rs, e.up);
     // The first sighting is the start state (keepalived mails no start); '' is not a checker.
     if (was === undefined || was === e.up || e.checker === '') return null;
-    const rs = vs?.rs.get(e.rs);
-    if (!vs || !rs?.alert) return null;
+    const rs = vs.rs.get(e.rs);
+    if (!rs?.alert) return null;
     const body = checkerBody(e.checker.split('#')[0], e.up, e.reason);
     return body === null ? null : { kind: 'realserver', vs: vs.display, rs: rs.display, up: e.up, body };
   }

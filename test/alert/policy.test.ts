@@ -95,14 +95,19 @@ describe('alert policy', () => {
   });
 
   it('no mail without notification_email or without smtp_server', () => {
-    const r = load('global_defs {\n  smtp_server 127.0.0.1\n  smtp_alert\n}\n');
-    expect(alertPolicyOf(r.config!, host, { vsId, endpoint }).mail).toBeNull();
+    const r = load('global_defs {\n  smtp_server 127.0.0.1\n  smtp_alert\n}\nvirtual_server 192.0.2.1 80 {\n  real_server 198.51.100.2 80 {\n  }\n}\n');
+    expect(r.config!.virtual_server).toHaveLength(1);
+    const p = alertPolicyOf(r.config!, host, { vsId, endpoint });
+    expect(p.mail).toBeNull();
+    // Nothing can be sent, so nothing is tabled (reloads of large configs pay nothing).
+    expect(p.virtualServers.size + p.vrrpInstances.size).toBe(0);
     const r2 = load('global_defs {\n  notification_email {\n    a@example.com\n  }\n  smtp_alert\n}\n');
     expect(alertPolicyOf(r2.config!, host, { vsId, endpoint }).mail).toBeNull();
   });
 
   it('formats servers as keepalived does: [ip]:proto:port, FWM n', () => {
-    const r = load('virtual_server fwmark 7 {\n  protocol UDP\n  real_server 2001:db8::5 53 {\n  }\n}\nvirtual_server 192.0.2.1 80 {\n  real_server 198.51.100.2 {\n  }\n}\n');
+    const mailDefs = 'global_defs {\n  notification_email {\n    a@example.com\n  }\n  smtp_server 127.0.0.1\n}\n';
+    const r = load(mailDefs + 'virtual_server fwmark 7 {\n  protocol UDP\n  real_server 2001:db8::5 53 {\n  }\n}\nvirtual_server 192.0.2.1 80 {\n  real_server 198.51.100.2 {\n  }\n}\n');
     const p = alertPolicyOf(r.config!, host, { vsId, endpoint });
     const fw = p.virtualServers.get('fwmark 7')!;
     expect(fw.display).toBe('FWM 7');
