@@ -331,6 +331,14 @@ export class BfdRunner implements BfdStateSource {
   private readonly wake = (): void => {
     this.timer = undefined;
     this.armedAt = Infinity;
+    // Run the due work from the check phase, after this loop turn's poll phase has read the
+    // datagrams that queued up meanwhile: after an event-loop stall the peer's packets, already
+    // in the socket buffer, must refresh the detection timer before it is judged expired.
+    setImmediate(this.runDue);
+  };
+
+  private readonly runDue = (): void => {
+    if (this.stopped) return;
     const now = this.clock.now();
     for (const e of [...this.entries.values()]) if (e.session.nextDue() <= now) this.handle(e, e.session.tick(now));
     this.arm();

