@@ -3,7 +3,7 @@
 // it comes up and the UP mail follows. With the SMTP server gone, the failure is logged and the
 // daemon carries on.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { freePort, LvsdProcess, tempDir, type TempDir } from '../e2e/harness.js';
 import { closedPort, MailSink } from './mail-sink.js';
@@ -82,9 +82,31 @@ describe('lvsd email alerts', () => {
       await new Promise<void>((resolve) => listener.close(() => resolve()));
     }
     // Exactly one mail per change.
-    expect(sink.mails.filter((m) => m.data.includes(`- DOWN\r\n`))).toHaveLength(1);
+    expect(sink.mails.filter((m) => m.data.includes(`Subject: ${subject('DOWN')}\r\n`))).toHaveLength(1);
     expect((await lvsd.stop()).code).toBe(0);
   }, 40_000);
+
+  it('a reload that drops a live real server mails "=> Removing <="', async () => {
+    const vip = await freePort();
+    const live = net.createServer((s) => s.destroy());
+    await new Promise<void>((resolve) => live.listen(0, '127.0.0.1', resolve));
+    const rsPort = (live.address() as net.AddressInfo).port;
+    try {
+      const file = config('reload', sink.port, vip, rsPort);
+      const lvsd = await LvsdProcess.start(file);
+      started.push(lvsd);
+      const before = sink.mails.length;
+      // The same file without the real server.
+      writeFileSync(file, readFileSync(file, 'utf8').replace(/  real_server[\s\S]*?\n  }\n/, ''));
+      await lvsd.signal('SIGHUP', (l) => l.msg === 'reload applied');
+      const [m] = (await sink.received(before + 1, 10_000)).slice(before);
+      expect(m.data).toContain(`\r\nSubject: [lvsd_alert] Realserver [127.0.0.1]:tcp:${rsPort} of virtual server [127.0.0.1]:tcp:${vip} - DOWN\r\n`);
+      expect(m.data.endsWith('\r\n\r\n=> Removing <=\r\n\r\n')).toBe(true);
+      expect((await lvsd.stop()).code).toBe(0);
+    } finally {
+      await new Promise<void>((resolve) => live.close(() => resolve()));
+    }
+  }, 30_000);
 
   it('with the SMTP server on a closed port: logged, and the daemon goes on', async () => {
     const vip = await freePort();
