@@ -137,8 +137,30 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/*
+ * A flow's pending record (NEW or UPDATE) by conntrack id, for this flush only: a later state
+ * change of the same flow before the flush is folded into it instead of appended, so lvsd
+ * handles one record per flow and flush rather than each intermediate state (the last state,
+ * timeout and status are what its table needs). A DESTROY is always a record of its own.
+ */
+#define PENDING_SLOTS 1024 /* twice the records evbuf holds: probes stay short */
+static struct { uint32_t id, off, gen; } pending[PENDING_SLOTS];
+static uint32_t pending_gen = 1;
+#define NO_MERGE UINT32_MAX
+
+static unsigned pending_slot(uint32_t id)
+{
+	unsigned i = (id * 2654435761u) & (PENDING_SLOTS - 1);
+	while (pending[i].gen == pending_gen && pending[i].id != id) i = (i + 1) & (PENDING_SLOTS - 1);
+	return i;
+}
+
 static void flush_records(void)
 {
+	if (++pending_gen == 0) { /* wrapped: forget every slot */
+		memset(pending, 0, sizeof pending);
+		pending_gen = 1;
+	}
 	if (evlen && pktlen && evlen + pktlen <= sizeof evbuf) {
 		memcpy(evbuf + evlen, pktbuf, pktlen); /* one write for both */
 		evlen += pktlen;
@@ -390,7 +412,19 @@ static int on_ct_event(const struct nlmsghdr *nlh, void *data)
 	r.orig_bytes = c[1];
 	r.reply_packets = c[2];
 	r.reply_bytes = c[3];
-	emit_event(&r, sizeof r);
+	unsigned slot = pending_slot(r.id);
+	if (pending[slot].gen == pending_gen && pending[slot].off != NO_MERGE && r.event != 3) {
+		struct ct_rec *p = (struct ct_rec *)(evbuf + pending[slot].off);
+		if (r.tcp_state != 255) p->tcp_state = r.tcp_state;
+		p->timeout = r.timeout;
+		p->status = r.status;
+		return MNL_CB_OK;
+	}
+	emit_event(&r, sizeof r); /* may flush, which empties the table */
+	slot = pending_slot(r.id);
+	pending[slot].id = r.id;
+	pending[slot].gen = pending_gen;
+	pending[slot].off = r.event == 3 ? NO_MERGE : (uint32_t)(evlen - sizeof r);
 	return MNL_CB_OK;
 }
 
