@@ -217,7 +217,8 @@ export class VmacLinks {
       await this.sysctl.set(`${conf}/accept_local`, 1);
       await this.sysctl.set(`${conf}/rp_filter`, 0);
       await this.sysctl.set(`${conf}/promote_secondaries`, 1);
-      // No IPv6 (no RS/NS/MLD from the shared virtual MAC on a backup).
+      // No IPv6 (no RS/NS/MLD from the shared virtual MAC on a backup), as keepalived leaves it.
+      await this.ip(['link', 'set', 'dev', name, 'addrgenmode', 'none']).catch(() => undefined);
       await this.sysctl.set(`net/ipv6/conf/${name}/disable_ipv6`, 1).catch(() => undefined);
       await this.holdBase(base);
       await this.holdRpFilter();

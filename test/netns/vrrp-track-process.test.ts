@@ -54,25 +54,25 @@ d('track_process with real VRRP instances', () => {
 
   it('weight 0: FAULT while the process is missing, MASTER once it runs, FAULT again when it is killed', async () => {
     const a = run('r1', inst(150, 0));
-    await a.waitState('FAULT', 5000);
+    await a.waitState('FAULT', 10000);
     const c = sleeper();
-    await a.waitState('MASTER', 5000);
+    await a.waitState('MASTER', 10000);
     await kill(c);
-    await a.waitState('FAULT', 3000);
-  }, 20_000);
+    await a.waitState('FAULT', 10000);
+  }, 40_000);
 
   it('weight -60: 150 -> 90 below the peer\'s 100 hands the VIP over; the restarted process brings it back', async () => {
     const c = sleeper();
     const a = run('r1', inst(150, -60));
+    await a.waitState('MASTER', 10000);
     const b = run('r2', { instances: inst(100, 0).instances.map(({ trackProcess: _t, ...rest }) => rest) });
-    await a.waitState('MASTER', 5000);
-    await b.waitState('BACKUP', 5000);
+    await b.waitState('BACKUP', 10000);
     await kill(c);
-    await b.waitState('MASTER', 3000);
-    await a.waitState('BACKUP', 3000);
+    await b.waitState('MASTER', 10000);
+    await a.waitState('BACKUP', 10000);
     expect(a.events.filter((e) => e.event === 'state').pop()?.priority).toBe(90);
     sleeper();
-    await a.waitState('MASTER', 3000);
-    await b.waitState('BACKUP', 3000);
-  }, 20_000);
+    await a.waitState('MASTER', 10000);
+    await b.waitState('BACKUP', 10000);
+  }, 40_000);
 });

@@ -88,9 +88,9 @@ d('use_vmac between network namespaces', () => {
     // each interface (max of the two) and sets all to 0, as keepalived does, until the vmac goes.
     nsExec(lab.names.r1, ['sysctl', '-q', '-w', 'net.ipv4.conf.all.rp_filter=2']);
     const a = run('r1', spec(150));
+    await a.waitState('MASTER', 10000);
     const b = run('r2', spec(100));
-    await a.waitState('MASTER', 5000);
-    await b.waitState('BACKUP', 5000);
+    await b.waitState('BACKUP', 10000);
     for (const r of ['r1', 'r2']) {
       const l = link(r, 'vrrp.51');
       expect(l?.address).toBe(VMAC4);
@@ -114,11 +114,11 @@ d('use_vmac between network namespaces', () => {
     // The master's adverts leave from the vmac, so the bridge learns the virtual MAC on its port.
     expect(advertMacs('r1')).toContain(VMAC4);
 
-    expect(await probeUntil(lab, VIP4, 'r1', 3000)).toBe('r1');
+    expect(await probeUntil(lab, VIP4, 'r1', 6000)).toBe('r1');
     expect(neighMac()).toBe(VMAC4);
 
     a.kill('SIGTERM');
-    await b.waitState('MASTER', 3000);
+    await b.waitState('MASTER', 10000);
     await a.exited();
     // Stopped: its vmac is gone and the base's ARP settings are back.
     expect(link('r1', 'vrrp.51')).toBeUndefined();
@@ -129,37 +129,37 @@ d('use_vmac between network namespaces', () => {
     nsExec(lab.names.r1, ['sysctl', '-q', '-w', 'net.ipv4.conf.all.rp_filter=0']);
     expect(addrsOn('r2', 'vrrp.51')).toContain(VIP4);
     // The client reaches the new master with the neighbour entry it already had.
-    expect(await probeUntil(lab, VIP4, 'r2', 3000)).toBe('r2');
+    expect(await probeUntil(lab, VIP4, 'r2', 6000)).toBe('r2');
     expect(neighMac()).toBe(VMAC4);
     b.kill('SIGTERM');
     await b.exited();
     expect(link('r2', 'vrrp.51')).toBeUndefined();
-  }, 30_000);
+  }, 60_000);
 
   it('a killed master leaves its vmac; the backup takes the VIP without any ARP change; a restart adopts the leftover and preempts', async () => {
     const a = run('r1', spec(150));
+    await a.waitState('MASTER', 10000);
     const b = run('r2', spec(100));
-    await a.waitState('MASTER', 5000);
-    await b.waitState('BACKUP', 5000);
-    expect(await probeUntil(lab, VIP4, 'r1', 3000)).toBe('r1');
+    await b.waitState('BACKUP', 10000);
+    expect(await probeUntil(lab, VIP4, 'r1', 6000)).toBe('r1');
     const before = link('r1', 'vrrp.51');
     a.kill('SIGKILL');
     await a.exited();
-    await b.waitState('MASTER', 3000);
+    await b.waitState('MASTER', 10000);
     // r1's namespace still holds the VIP on its vmac, but r2's adverts from the same MAC moved
     // the bridge's entry: the client needs no ARP at all.
     expect(addrsOn('r1', 'vrrp.51')).toContain(VIP4);
-    expect(await probeUntil(lab, VIP4, 'r2', 3000)).toBe('r2');
+    expect(await probeUntil(lab, VIP4, 'r2', 6000)).toBe('r2');
     expect(neighMac()).toBe(VMAC4);
 
     const a2 = run('r1', spec(150));
-    await a2.waitState('MASTER', 5000);
-    await b.waitState('BACKUP', 3000);
+    await a2.waitState('MASTER', 10000);
+    await b.waitState('BACKUP', 10000);
     const after = link('r1', 'vrrp.51');
     expect(after?.ifindex).toBe(before?.ifindex); // adopted, not recreated
-    expect(await probeUntil(lab, VIP4, 'r1', 3000)).toBe('r1');
+    expect(await probeUntil(lab, VIP4, 'r1', 6000)).toBe('r1');
     expect(neighMac()).toBe(VMAC4);
-  }, 30_000);
+  }, 60_000);
 
   it('vmac_xmit_base: adverts leave from the base MAC, the VIP still on the vmac; a reload that restarts the instance keeps the vmac', async () => {
     // Adverts from the base MAC teach the bridge nothing about the virtual MAC: only the vmac's
@@ -171,15 +171,15 @@ d('use_vmac between network namespaces', () => {
     lab.procs.push(child);
     const a = new Proc(child);
     procs.push(a);
+    await a.waitState('MASTER', 10000);
     const b = run('r2', s(100));
-    await a.waitState('MASTER', 5000);
-    await b.waitState('BACKUP', 5000);
+    await b.waitState('BACKUP', 10000);
     const baseMac = link('r1', 'eth0')!.address;
     const macs = advertMacs('r1');
     expect(macs.length).toBeGreaterThan(0);
     expect(new Set(macs)).toEqual(new Set([baseMac]));
     expect(addrsOn('r1', 'vrrp.51')).toContain(VIP4);
-    expect(await probeUntil(lab, VIP4, 'r1', 3000)).toBe('r1');
+    expect(await probeUntil(lab, VIP4, 'r1', 6000)).toBe('r1');
     expect(neighMac()).toBe(VMAC4);
 
     // A changed priority restarts the instance; its vmac is handed over, not deleted and re-made.
@@ -190,15 +190,15 @@ d('use_vmac between network namespaces', () => {
     await a.waitFor(() => a.state() === 'MASTER' && a.events.filter((e) => e.event === 'state' && e.to === 'MASTER').length >= 2, 5000, 'MASTER again');
     expect(link('r1', 'vrrp.51')!.ifindex).toBe(idx);
     expect(addrsOn('r1', 'vrrp.51')).toContain(VIP4);
-  }, 30_000);
+  }, 60_000);
 
   it('IPv6: vrrp.VRID with 00:00:5e:00:02:VRID, no generated link-local, the base link-local copied', async () => {
     const VIP6 = '2001:db8::100';
     const s6 = (p: number) => ({ instances: [{ name: 'VI_6', interface: 'eth0', vrid: VRID, priority: p, advertInt: 0.1, useVmac: {}, virtualIpaddress: [{ address: VIP6, prefix: 64 }], garp: { masterDelay: 0, masterRepeat: 1 } }] });
     const a = run('r1', s6(150));
+    await a.waitState('MASTER', 10000);
     const b = run('r2', s6(100));
-    await a.waitState('MASTER', 5000);
-    await b.waitState('BACKUP', 5000);
+    await b.waitState('BACKUP', 10000);
     const l = link('r1', 'vrrp.51');
     expect(l?.address).toBe(VMAC6);
     const baseLl = /inet6 (fe80::\S+)\/64/.exec(addrsOn('r1', 'eth0'))?.[1];
@@ -209,7 +209,7 @@ d('use_vmac between network namespaces', () => {
     // Only the copied link-local: none made from the virtual MAC (fe80::200:5eff:fe00:233).
     expect(vm).not.toContain('fe80::200:5eff:fe00:233');
     expect(advertMacs('r1', 'ip6 proto 112')).toContain(VMAC6);
-  }, 30_000);
+  }, 60_000);
 
   const ka = hasKeepalived ? it : it.skip;
   if (!hasKeepalived) console.log('test/netns/vrrp-vmac: keepalived interop skipped, needs /usr/sbin/keepalived (Debian package keepalived)');
@@ -235,7 +235,7 @@ vrrp_instance VI_1 {
     const k = startKeepalived(lab, 'r1', conf);
     procs.push(k);
     const l = run('r2', spec(100));
-    await l.waitState('BACKUP', 5000);
+    await l.waitState('BACKUP', 10000);
     await k.waitFor(() => k.lines.find((x) => /Entering MASTER STATE/.test(x)), 8000, 'keepalived MASTER');
     // keepalived's vmac and ours: same name, MAC and kind.
     for (const r of ['r1', 'r2']) {
@@ -243,19 +243,19 @@ vrrp_instance VI_1 {
       expect(link(r, 'vrrp.51')?.linkinfo?.info_data?.mode).toBe('private');
     }
     expect(advertMacs('r1')).toContain(VMAC4);
-    expect(await probeUntil(lab, VIP4, 'r1', 3000)).toBe('r1');
+    expect(await probeUntil(lab, VIP4, 'r1', 6000)).toBe('r1');
     expect(neighMac()).toBe(VMAC4);
     // keepalived crashes (both processes): lvsd takes over with the same MAC.
     killKeepalivedHard(k);
     k.kill('SIGKILL');
-    await l.waitState('MASTER', 3000);
-    expect(await probeUntil(lab, VIP4, 'r2', 3000)).toBe('r2');
+    await l.waitState('MASTER', 10000);
+    expect(await probeUntil(lab, VIP4, 'r2', 6000)).toBe('r2');
     expect(neighMac()).toBe(VMAC4);
     // keepalived back (150): it adopts its leftover vmac and preempts; the client follows, same MAC.
     const k2 = startKeepalived(lab, 'r1', conf);
     procs.push(k2);
-    await l.waitState('BACKUP', 8000);
-    expect(await probeUntil(lab, VIP4, 'r1', 3000)).toBe('r1');
+    await l.waitState('BACKUP', 10000);
+    expect(await probeUntil(lab, VIP4, 'r1', 6000)).toBe('r1');
     expect(neighMac()).toBe(VMAC4);
-  }, 40_000);
+  }, 60_000);
 });
