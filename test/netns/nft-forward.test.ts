@@ -109,7 +109,7 @@ d('nft engine in namespaces', () => {
     expect(counts(rs)).toEqual({ rs1: 1, rs2: 1, rs3: 1 });
   });
 
-  it('fwmark DR service (conntrack-carried; replies return through the director here): VIP:8080 unchanged', async () => {
+  it('fwmark DR service (carried by the DR flow sets; replies return through the director here): VIP:8080 unchanged', async () => {
     const rs = await fetch(`http://${VIP4}:8080/`, 3);
     expect(rs.map((r) => r.client ?? r.error)).toEqual([CLIENT4, CLIENT4, CLIENT4]);
     expect(counts(rs)).toEqual({ rs1: 1, rs2: 1, rs3: 1 });
