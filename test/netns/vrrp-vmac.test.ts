@@ -192,6 +192,35 @@ d('use_vmac between network namespaces', () => {
     expect(addrsOn('r1', 'vrrp.51')).toContain(VIP4);
   }, 60_000);
 
+  it('two instances on one base: a reload that drops one deletes only its vmac; the base keeps its ARP settings until the last goes', async () => {
+    const two = {
+      instances: [
+        spec(150).instances[0],
+        { ...spec(150).instances[0], name: 'VI_2', vrid: 52, virtualIpaddress: [{ address: '192.0.2.101', prefix: 24 }] },
+      ],
+    };
+    const file = join(lab.dir, 'r1-two.json');
+    writeFileSync(file, JSON.stringify(two));
+    const child = spawn('ip', ['netns', 'exec', lab.names.r1, process.execPath, harnessPath, file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    lab.procs.push(child);
+    const a = new Proc(child);
+    procs.push(a);
+    await a.waitState('MASTER', 10000, 'VI_1');
+    await a.waitState('MASTER', 10000, 'VI_2');
+    expect(link('r1', 'vrrp.52')?.address).toBe('00:00:5e:00:01:34');
+    writeFileSync(file, JSON.stringify({ instances: [two.instances[0]] }));
+    a.kill('SIGHUP');
+    await a.waitFor(() => a.events.find((e) => e.event === 'reconciled'), 10000, 'reconciled');
+    expect(link('r1', 'vrrp.52')).toBeUndefined();
+    expect(link('r1', 'vrrp.51')?.address).toBe(VMAC4);
+    expect(a.state('VI_1')).toBe('MASTER');
+    expect(sysctl('r1', 'net/ipv4/conf/eth0/arp_ignore')).toBe('1');
+    a.kill('SIGTERM');
+    await a.exited();
+    expect(link('r1', 'vrrp.51')).toBeUndefined();
+    expect(sysctl('r1', 'net/ipv4/conf/eth0/arp_ignore')).toBe('0');
+  }, 60_000);
+
   it('IPv6: vrrp.VRID with 00:00:5e:00:02:VRID, no generated link-local, the base link-local copied', async () => {
     const VIP6 = '2001:db8::100';
     const s6 = (p: number) => ({ instances: [{ name: 'VI_6', interface: 'eth0', vrid: VRID, priority: p, advertInt: 0.1, useVmac: {}, virtualIpaddress: [{ address: VIP6, prefix: 64 }], garp: { masterDelay: 0, masterRepeat: 1 } }] });
