@@ -13,13 +13,13 @@ const d = reason ? describe.skip : describe;
 
 const peerMain = join(repoRoot, 'dist/test/bfd/peer-main.js');
 
-function kaConf(o: { passive?: boolean } = {}): string {
+function kaConf(o: { passive?: boolean; v6?: boolean } = {}): string {
   return `global_defs {
   router_id ka-bfd
 }
 bfd_instance to_lvsd {
-  neighbor_ip 192.0.2.2
-  source_ip 192.0.2.1
+  neighbor_ip ${o.v6 ? '2001:db8::2' : '192.0.2.2'}
+  source_ip ${o.v6 ? '2001:db8::1' : '192.0.2.1'}
   min_rx 100
   min_tx 100
   multiplier 3
@@ -63,8 +63,8 @@ async function killKa(k: Ka): Promise<void> {
   await k.proc.exited();
 }
 
-function startPeer(lab: Lab, o: { passive?: boolean } = {}): Proc {
-  const spec = [{ name: 'to_ka', neighbor: '192.0.2.1', source: '192.0.2.2', minRxMs: 100, minTxMs: 100, idleTxMs: 1000, multiplier: 3, passive: !!o.passive, ttl: 255, multihop: false }];
+function startPeer(lab: Lab, o: { passive?: boolean; v6?: boolean } = {}): Proc {
+  const spec = [{ name: 'to_ka', neighbor: o.v6 ? '2001:db8::1' : '192.0.2.1', source: o.v6 ? '2001:db8::2' : '192.0.2.2', minRxMs: 100, minTxMs: 100, idleTxMs: 1000, multiplier: 3, passive: !!o.passive, ttl: o.v6 ? 64 : 255, multihop: false }];
   const child = spawn('ip', ['netns', 'exec', lab.names.r2, process.execPath, peerMain, JSON.stringify(spec), '3784'], { stdio: ['ignore', 'pipe', 'pipe'] });
   lab.procs.push(child);
   return new Proc(child);
@@ -134,6 +134,18 @@ d('BFD against keepalived 2.2.7', () => {
     peers.push(peer);
     await peer.waitFor(() => ours(peer, true) > 0, 10_000, 'our session up');
     await ka.proc.waitFor(() => kaSays(ka.proc, /Entering Up state/i) > 0, 5000, 'keepalived session up');
+  });
+
+  it('IPv6: comes Up both ways and goes Down when keepalived is killed', async () => {
+    const ka = startKa(lab, kaConf({ v6: true }));
+    kas.push(ka);
+    const peer = startPeer(lab, { v6: true });
+    peers.push(peer);
+    await peer.waitFor(() => ours(peer, true) > 0, 10_000, 'our IPv6 session up');
+    await ka.proc.waitFor(() => kaSays(ka.proc, /\(to_lvsd\) Entering Up state/i) > 0, 5000, 'keepalived IPv6 session up');
+    await killKa(ka);
+    kas.length = 0;
+    await peer.waitFor(() => ours(peer, false) > 0, 3000, 'our IPv6 session down');
   });
 
   it('our passive side with active keepalived comes Up', async () => {
