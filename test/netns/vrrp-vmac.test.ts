@@ -63,7 +63,9 @@ d('use_vmac between network namespaces', () => {
       p.kill('SIGKILL');
       await p.exited();
     }
-    for (const r of ['r1', 'r2']) for (const n of ['vrrp.51', 'vrrp6.51', 'vip51']) try { nsExec(lab.names[r], ['ip', 'link', 'del', 'dev', n]); } catch { /* absent */ }
+    for (const r of ['r1', 'r2']) for (const n of ['vrrp.51', 'vrrp.52', 'vrrp6.51', 'vip51']) try { nsExec(lab.names[r], ['ip', 'link', 'del', 'dev', n]); } catch { /* absent */ }
+    // A killed router cannot put the base's ARP settings back: start each test from the defaults.
+    for (const r of ['r1', 'r2']) nsExec(lab.names[r], ['sysctl', '-q', '-w', 'net.ipv4.conf.eth0.arp_ignore=0', 'net.ipv4.conf.eth0.arp_filter=0']);
   };
 
   beforeAll(async () => {
