@@ -120,6 +120,13 @@ export function vrrpRuntimeSpecOf(config: ConfigModel, report: Report = () => un
     }
     const fork = p.fork_delay ?? p.delay;
     const term = p.terminate_delay ?? p.delay;
+    // keepalived (vrrp_parser.c): quorum_max 0 means "none may run" (quorum becomes 0); a
+    // quorum_max below quorum is ignored.
+    let quorumMax = p.quorum_max;
+    if (quorumMax !== null && quorumMax !== 0 && quorumMax < p.quorum) {
+      report({ where: `vrrp_track_process ${p.name}`, message: `quorum_max ${quorumMax} is less than quorum ${p.quorum} - ignored` });
+      quorumMax = null;
+    }
     return [{
       name: p.name,
       process: proc,
@@ -128,8 +135,8 @@ export function vrrpRuntimeSpecOf(config: ConfigModel, report: Report = () => un
       ...(p.full_command ? { fullCommand: true } : {}),
       weight: p.weight.weight,
       ...(p.weight.reverse ? { reverse: true } : {}),
-      quorum: p.quorum,
-      ...(p.quorum_max !== null ? { quorumMax: p.quorum_max } : {}),
+      quorum: quorumMax === 0 ? 0 : p.quorum,
+      ...(quorumMax !== null ? { quorumMax } : {}),
       ...(fork ? { forkDelay: fork } : {}),
       ...(term ? { terminateDelay: term } : {}),
     }];
