@@ -80,6 +80,24 @@ describe('vrrp_track_process / use_vmac through the config', () => {
     expect(b.trackProcess).toBeUndefined();
     expect(spec.syncGroups?.[0].trackProcess).toEqual([{ name: 'bare' }]);
   });
+  it('quorum_max 0 means none may run (quorum 0); quorum_max below quorum is reported and ignored, as keepalived', () => {
+    const { spec, problems } = specOf(`
+vrrp_track_process none {
+    process sleep
+    quorum_max 0
+}
+vrrp_track_process bad {
+    process sleep
+    quorum 3
+    quorum_max 2
+}
+`);
+    expect(spec.processes).toEqual([
+      { name: 'none', process: 'sleep', weight: 0, quorum: 0, quorumMax: 0 },
+      { name: 'bad', process: 'sleep', weight: 0, quorum: 3 },
+    ]);
+    expect(problems).toEqual([{ where: 'vrrp_track_process bad', message: 'quorum_max 2 is less than quorum 3 - ignored' }]);
+  });
   it('an undefined vrrp_track_process is a config error', () => {
     expect(() => specOf(CONF.replace('        web weight 10\n', '        web weight 10\n        missing\n'))).toThrow(/vrrp_track_process 'missing' is not defined/);
   });
