@@ -135,6 +135,17 @@ describe('BFD runner on loopback', () => {
     expect(a.isUp('x')).toBe(false);
   });
 
+  it('multihop sessions use their own port (RFC 5883) and come Up', async () => {
+    const mh = port + 1;
+    const a = new BfdRunner({ logger: quiet, port, multihopPort: mh });
+    const b = new BfdRunner({ logger: quiet, port, multihopPort: mh });
+    runners.push(a, b);
+    const up = nextChange(a, 'mh');
+    await a.start([spec('mh', '127.0.0.2', '127.0.0.1', { multihop: true })]);
+    await b.start([spec('mh', '127.0.0.1', '127.0.0.2', { multihop: true })]);
+    expect((await up).up).toBe(true);
+  });
+
   it('counts and drops bad packets without throwing', async () => {
     const a = runner();
     await a.start([spec('x', '127.0.0.2', '127.0.0.1', { passive: true })]);

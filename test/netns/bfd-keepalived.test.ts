@@ -13,6 +13,8 @@ const d = reason ? describe.skip : describe;
 
 const peerMain = join(repoRoot, 'dist/test/bfd/peer-main.js');
 
+// keepalived 2.2.7 has no 'multihop' keyword (newer man pages do): multihop is tested between
+// two of our runners (test/bfd/runner.test.ts).
 function kaConf(o: { passive?: boolean; v6?: boolean } = {}): string {
   return `global_defs {
   router_id ka-bfd
