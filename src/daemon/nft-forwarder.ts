@@ -140,28 +140,33 @@ export class NftForwarder {
   }
 
   /**
-   * Sync (src/sync): connections a sync master announced; their DR flows go into the flow sets of
-   * their dests once those are programmed here (after queued reconciles), so a flow open at
-   * failover keeps its real server. Never rejects.
+   * Sync (src/sync): connections a sync master announced; once their dests are programmed here
+   * (after queued reconciles) DR flows go into their dests' flow sets and NAT/FULLNAT flows
+   * become conntrack entries with their NAT binding, so a flow open at failover keeps its real
+   * server. Never rejects.
    */
   adoptSynced(conns: readonly Conn[]): Promise<void> {
     this.chain = this.chain.then(async () => {
       const engine = this.engine;
       if (!engine || this.stopped) return;
       const now = this.clock();
-      const flows = conns
-        .filter((c) => !c.template && c.dest.method === 'DR' && c.protocol !== 'sctp' && this.isNft(c.service.key))
-        .map((c) => ({
-          serviceId: c.service.keyText, destId: c.dest.id, caddr: c.clientAddr, cport: c.clientPort, vaddr: c.vaddr, vport: c.vport,
-          timeoutS: Math.max(1, Math.round((c.expiresAt - now) / 1000)), established: c.state === 'ESTABLISHED',
-        }));
-      if (flows.length === 0) return;
+      const mine = conns.filter((c) => !c.template && c.protocol !== 'sctp' && this.isNft(c.service.key));
+      const base = (c: Conn) => ({
+        serviceId: c.service.keyText, destId: c.dest.id, caddr: c.clientAddr, cport: c.clientPort, vaddr: c.vaddr, vport: c.vport,
+        timeoutS: Math.max(1, Math.round((c.expiresAt - now) / 1000)),
+      });
+      const dr = mine.filter((c) => c.dest.method === 'DR').map((c) => ({ ...base(c), established: c.state === 'ESTABLISHED' }));
+      const nat = mine.filter((c) => c.dest.method === 'NAT' || c.dest.method === 'FULLNAT')
+        .map((c) => ({ ...base(c), proto: c.protocol as 'tcp' | 'udp', daddr: c.dest.addr, dport: c.dest.port || c.vport, state: c.state }));
       try {
-        const n = await engine.adoptDrFlows(flows);
+        const n = dr.length ? await engine.adoptDrFlows(dr) : 0;
         if (n > 0) this.log.info({ engine: 'nft', flows: n }, 'sync: DR flows adopted');
+        const m = nat.length ? await engine.adoptNatFlows(nat) : { made: 0, error: null };
+        if (m.made > 0) this.log.info({ engine: 'nft', flows: m.made }, 'sync: NAT flows adopted');
+        if (m.error) this.log.warn({ engine: 'nft', err: m.error }, 'sync: a NAT flow could not be adopted');
       } catch (err) {
         this.errors++;
-        this.log.warn({ engine: 'nft', err: String(err) }, 'sync: DR flows could not be adopted');
+        this.log.warn({ engine: 'nft', err: String(err) }, 'sync: flows could not be adopted');
       }
     });
     return this.chain;

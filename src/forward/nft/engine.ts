@@ -12,7 +12,7 @@ import { destIdentity, isLvsdMark, MARK_BASE, MARK_MASK, MarkAllocator } from '.
 import { ensureHelperBuilt, spawnHelper } from './native-helper.js';
 import { decodeRecord, FLAG_TRUNCATED, l4Name, RecordReader, TYPE_CONN, TYPE_LOST, TYPE_PACKET, TYPE_READY, VerdictBatch, type ConnRecord, type QueueRecord } from './queue-record.js';
 import { COUNTERS, renderDelete, renderRuleset, TABLE, type KernelCounterName, type MarkedDest } from './ruleset.js';
-import { renderDrFlowAdds, type DrFlowAdd } from './sync-adopt.js';
+import { conntrackInsertArgs, renderDrFlowAdds, type DrFlowAdd, type NatFlowAdd } from './sync-adopt.js';
 import type { ConnStateEvent, ConnStats, NftCounters, NftDirector, NftEngineOptions, NftService } from './types.js';
 
 interface MarkInfo {
@@ -350,6 +350,31 @@ export class NftEngine {
     const text = renderDrFlowAdds(adds);
     if (text) await this.runner.must('nft', ['-f', '-'], text);
     return adds.length;
+  }
+
+  /**
+   * Sync: NAT/FULLNAT flows a sync master announced become conntrack entries with their dest's
+   * mark and NAT binding (`conntrack -I`, one per flow). FULLNAT flows need the service's
+   * fixed source address (fullnat_snat): under masquerade this director's address differs from
+   * the old master's and the real server would not know the flow, so those are left out.
+   * Returns how many were created and the first refusal (an entry conntrack has already is one).
+   */
+  async adoptNatFlows(flows: readonly (Omit<NatFlowAdd, 'mark' | 'family' | 'snatAddr'> & { serviceId: string; destId: number })[]): Promise<{ made: number; error: string | null }> {
+    let made = 0;
+    let error: string | null = null;
+    for (const f of flows) {
+      const mark = this.destMarks.get(f.serviceId)?.get(f.destId);
+      const info = mark === undefined ? undefined : this.markInfo.get(mark);
+      if (mark === undefined || !info || (info.method !== 'nat' && info.method !== 'fullnat')) continue;
+      const snatAddr = info.method === 'fullnat' ? this.services.find((s) => s.id === f.serviceId)?.snatAddr : undefined;
+      if (info.method === 'fullnat' && !snatAddr) continue;
+      const args = conntrackInsertArgs({ ...f, mark, family: info.family, snatAddr });
+      if (!args) continue;
+      const r = await this.runner.run('conntrack', args);
+      if (r.code === 0) made++;
+      else error ??= `conntrack ${args.join(' ')}: ${r.stderr.trim()}`;
+    }
+    return { made, error };
   }
 }
 

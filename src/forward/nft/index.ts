@@ -5,4 +5,4 @@ export * from './errors.js';
 export { isActiveState, parseConntrackLine, type CtEntry } from './conntrack-line.js';
 export { MARK_BASE, MARK_MASK, isLvsdMark } from './marks.js';
 export { TableDirector, servicesFromTable, tableState } from './table-director.js';
-export { renderDrFlowAdds, type DrFlowAdd } from './sync-adopt.js';
+export { conntrackInsertArgs, renderDrFlowAdds, type DrFlowAdd, type NatFlowAdd } from './sync-adopt.js';
