@@ -264,3 +264,56 @@ describe('BFD parameter changes (Poll Sequence, 6.8.3)', () => {
     expect(s.tick(s.nextDue()).send[0].detectMult).toBe(5);
   });
 });
+
+describe('BFD session under arbitrary peers (property)', () => {
+  it('never throws, only reports "up" on entering Up and "down" on leaving it, and never spins', async () => {
+    const fc = (await import('fast-check')).default;
+    const pkt = fc.record({
+      diag: fc.integer({ min: 0, max: 31 }),
+      state: fc.constantFrom(BfdState.AdminDown, BfdState.Down, BfdState.Init, BfdState.Up),
+      poll: fc.boolean(),
+      demand: fc.boolean(),
+      detectMult: fc.integer({ min: 1, max: 255 }),
+      yourDiscr: fc.constantFrom(0, 7, 8),
+      desiredMinTxUs: fc.integer({ min: 0, max: 3_000_000 }),
+      requiredMinRxUs: fc.integer({ min: 0, max: 3_000_000 }),
+    });
+    const step = fc.oneof(
+      fc.record({ kind: fc.constant('pkt' as const), dt: fc.integer({ min: 0, max: 2000 }), p: pkt }),
+      fc.record({ kind: fc.constant('tick' as const), dt: fc.integer({ min: 0, max: 5000 }) }),
+      fc.record({ kind: fc.constant('params' as const), dt: fc.integer({ min: 0, max: 100 }), minTx: fc.integer({ min: 1000, max: 2_000_000 }), minRx: fc.integer({ min: 1000, max: 2_000_000 }), passive: fc.boolean() }),
+    );
+    fc.assert(
+      fc.property(fc.boolean(), fc.array(step, { maxLength: 60 }), fc.integer({ min: 1, max: 1000 }), (passive, steps, seed) => {
+        const s = new BfdSession({ ...P, passive }, 7, rng(seed));
+        let now = 0;
+        const check = (out: SessionOutput) => {
+          for (const p of out.send) expect(() => encodeControl(p)).not.toThrow();
+          for (const t of out.transitions) {
+            if (t.event === 'up') expect(t.to).toBe('Up');
+            if (t.event === 'down') expect([t.from, t.to]).toEqual(['Up', 'Down']);
+            if (t.to === 'Up') expect(t.event).toBe('up');
+          }
+        };
+        check(s.start(now));
+        for (const st of steps) {
+          now += st.dt;
+          if (st.kind === 'pkt') {
+            const p = { ...st.p, final: false, myDiscr: 9 };
+            if (p.yourDiscr === 0 && p.state !== BfdState.Down && p.state !== BfdState.AdminDown) continue; // the codec drops these
+            check(s.receive(wire(p), now));
+          } else if (st.kind === 'params') check(s.setParams({ ...P, minTxUs: st.minTx, minRxUs: st.minRx, passive: st.passive }, now));
+          else {
+            // run every deadline up to now, as the runner does; each tick must move the deadline on
+            for (let d = s.nextDue(), guard = 0; d <= now; d = s.nextDue(), guard++) {
+              expect(guard).toBeLessThan(10_000);
+              check(s.tick(d));
+              expect(s.nextDue()).toBeGreaterThan(d);
+            }
+          }
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
