@@ -17,15 +17,18 @@ export interface PriorityResult {
 export function effectivePriority(base: number, tracked: readonly TrackedObject[]): PriorityResult {
   let fault = false;
   let delta = 0;
+  // keepalived (vrrp_track.c): reverse is a multiplier of -1. A positive weight counts while the
+  // object is up, a negative one while it is down; reverse flips the sign of what counts, not
+  // which state counts. 'weight 0' faults while down, 'weight 0 reverse' while up.
   for (const t of tracked) {
-    const up = t.reverse ? !t.up : t.up;
     if (t.weight === 0) {
-      if (!t.up) fault = true;
+      if (t.up === !!t.reverse) fault = true;
       continue;
     }
     const w = t.weight * (t.multiplier ?? 1);
-    if (w > 0 && up) delta += w;
-    if (w < 0 && !up) delta += w;
+    const sign = t.reverse ? -1 : 1;
+    if (w > 0 && t.up) delta += w * sign;
+    if (w < 0 && !t.up) delta += w * sign;
   }
   if (base === 255) return { priority: 255, fault };
   return { priority: Math.min(254, Math.max(1, base + delta)), fault };

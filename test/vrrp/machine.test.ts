@@ -272,8 +272,14 @@ describe('effective priority (spec 2.3)', () => {
     expect(effectivePriority(250, [{ weight: 50, up: true }])).toEqual({ priority: 254, fault: false });
     expect(effectivePriority(10, [{ weight: -50, up: false }])).toEqual({ priority: 1, fault: false });
   });
-  it('reverse swaps up and down; 255 is never adjusted; weight 0 down is a fault', () => {
-    expect(effectivePriority(100, [{ weight: 20, reverse: true, up: false }]).priority).toBe(120);
+  it('reverse flips the sign of what counts (keepalived weight_multiplier -1); 255 is never adjusted; weight 0 down is a fault', () => {
+    // The man page's table: +ve reverse lowers while up, -ve reverse raises while down.
+    expect(effectivePriority(100, [{ weight: 20, reverse: true, up: true }]).priority).toBe(80);
+    expect(effectivePriority(100, [{ weight: 20, reverse: true, up: false }]).priority).toBe(100);
+    expect(effectivePriority(100, [{ weight: -20, reverse: true, up: false }]).priority).toBe(120);
+    expect(effectivePriority(100, [{ weight: -20, reverse: true, up: true }]).priority).toBe(100);
+    expect(effectivePriority(100, [{ weight: 0, reverse: true, up: true }])).toEqual({ priority: 100, fault: true });
+    expect(effectivePriority(100, [{ weight: 0, reverse: true, up: false }])).toEqual({ priority: 100, fault: false });
     expect(effectivePriority(255, [{ weight: -60, up: false }]).priority).toBe(255);
     expect(effectivePriority(100, [{ weight: 0, up: false }])).toEqual({ priority: 100, fault: true });
   });
