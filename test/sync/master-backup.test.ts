@@ -121,6 +121,17 @@ describe('sync master -> backup', () => {
     expect(installer.counters.installed).toBe(2);
   });
 
+  test('IPv6 connections travel as 72-byte entries and list the same on the backup', () => {
+    const v6: ServiceSpec = { key: { kind: 'addr', protocol: 'tcp', addr: '2001:db8::10', port: 443 }, scheduler: 'rr', dests: [{ ...dr('2001:db8:2::11'), port: 443 }] };
+    const { m, b, ship } = pair();
+    for (const t of [m, b]) t.applySpec({ services: [web, v6] }, 0);
+    const r = m.schedule(m.findService(v6.key)!, { clientAddr: '2001:db8:1::5', clientPort: 50000, vaddr: '2001:db8::10', vport: 443 }, 0);
+    if (!r.ok) throw new Error(r.message);
+    m.setState(r.conn, 'CLOSE_WAIT', 0);
+    ship(0, true);
+    expect(conns(b, 0)).toEqual(['TCP CLOSE_WAIT 2001:db8:1::5:50000 2001:db8::10:443 -> 2001:db8:2::11:443 60']);
+  });
+
   test('entries for services or dests the backup lacks are counted, not installed', () => {
     const { m, b, installer, ship } = pair();
     const r = m.schedule(m.findService(web.key)!, { clientAddr: '192.0.2.1', clientPort: 2, vaddr: '203.0.113.10', vport: 80 }, 0);
