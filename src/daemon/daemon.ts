@@ -7,8 +7,8 @@ import { writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { markedSocketsUnavailable } from '../net/marked-socket.js';
 import type { Logger } from 'pino';
-import { CheckRunner } from '../check/index.js';
 import { Alerter, alertPolicyOf, localIdentity } from '../alert/index.js';
+import { CheckRunner } from '../check/index.js';
 import type { CheckEvent, VirtualServerCheckSpec } from '../check/index.js';
 import { ConfigError, diffConfigs, loadConfig, renderPlan } from '../config/index.js';
 import type { ConfigModel, Diagnostic, PlanItem } from '../config/index.js';
@@ -58,8 +58,8 @@ export interface ReloadOutcome {
 }
 
 const DEFAULT_RUNNING_SUFFIX = '.running.conf';
-
 const ALERT_STOP_WAIT_MS = 3000;
+
 export class Daemon {
   readonly table: IpvsTable = createTable();
   private config!: ConfigModel;
@@ -71,9 +71,9 @@ export class Daemon {
   /** vs id -> the checker spec last given to the check runner. */
   private checkSpecs = new Map<string, VirtualServerCheckSpec>();
   private readonly health = new HealthOverlay();
-  private engine: ProxyEngine | null = null;
   /** Email alerts (global_defs smtp_alert...): queued, never waited on by VRRP or the checkers. */
   private readonly alerts: Alerter;
+  private engine: ProxyEngine | null = null;
   /** The nft engine for services whose `engine` is nft; the proxy serves the others. */
   private nft: NftForwarder | null = null;
   private checks: CheckRunner | null = null;
@@ -101,8 +101,8 @@ export class Daemon {
   constructor(private readonly opts: DaemonOptions) {
     this.clock = opts.clock ?? (() => performance.now());
     this.log = opts.logger;
-    // Current kernels report the configured method (ip_vs_ctl.c __ip_vs_update_dest no longer
     this.alerts = new Alerter({ logger: this.log });
+    // Current kernels report the configured method (ip_vs_ctl.c __ip_vs_update_dest no longer
     // sets IP_VS_CONN_F_LOCALNODE for local addresses), so no real server lists as "Local".
     this.tableControl = new IpvsTableControl(this.table, { now: this.clock, isLocalAddress: () => false });
     this.schedules = new Schedules(this.log, (name, action, sch) => this.runSchedule(name, action, sch), opts.cron);
@@ -222,13 +222,13 @@ export class Daemon {
     // clients for drain_timeout; the backup takes over at once (priority 0) instead.
     await this.vrrp?.stop();
     await this.sync.stop();
+    // The STOP alerts just queued get a moment, no more: stopping never waits on a mail server.
+    await this.alerts.idle(ALERT_STOP_WAIT_MS);
     await this.engine?.stop(drainMs);
     await this.nft?.stop();
     // last: the AdminDown tells BFD peers this is no path failure
     await this.bfd?.stop();
     this.log.info({}, 'lvsd stopped');
-    // The STOP alerts just queued get a moment, no more: stopping never waits on a mail server.
-    await this.alerts.idle(ALERT_STOP_WAIT_MS);
   }
 
   private logBfdErrors(errors: BfdError[]): void {
@@ -275,10 +275,10 @@ export class Daemon {
     this.hash = hash;
     this.servicesByVs = new Map(config.virtual_server.map((vs) => [vsId(vs), serviceSpecsOf(vs, config)]));
     this.spec = tableSpecOf(config, [...this.servicesByVs.values()].flat());
+    this.alerts.setPolicy(alertPolicyOf(config, localIdentity(), { vsId, endpoint }));
   }
 
   /**
-    this.alerts.setPolicy(alertPolicyOf(config, localIdentity(), { vsId, endpoint }));
    * Checker specs for the running config; with the plan from the previous one, a virtual server
    * the plan does not name keeps its spec object (null: build all). SSL and track_file feed
    * every checker spec, so a change there rebuilds all.
@@ -316,6 +316,7 @@ export class Daemon {
   }
 
   private onCheckEvent(e: CheckEvent): void {
+    this.alerts.checkEvent(e);
     if (e.kind === 'quorum') {
       this.log.info({ vs: e.vs, up: e.up, reason: e.reason }, e.up ? 'quorum gained' : 'quorum lost');
       return;
@@ -326,7 +327,6 @@ export class Daemon {
       return;
     }
     this.applyVs(e.vs, { vs: e.vs, rs: e.rs, kind: e.kind, up: e.up, weight: e.weight, inTable: e.inTable, checker: e.checker, reason: e.reason, took_ms: e.took_ms });
-    this.alerts.checkEvent(e);
   }
 
   private applyVs(id: string, why: Record<string, unknown>): void {
@@ -432,6 +432,7 @@ export class Daemon {
   private async onVrrpState(name: string, from: VrrpState, to: VrrpState): Promise<void> {
     this.vrrpStates.set(name, to);
     this.log.info({ instance: name, from, to }, 'vrrp state');
+    this.alerts.vrrpState(name, to);
     for (const v of vrrpVips(this.vrrpSpec).get(name) ?? []) {
       this.nft?.setVipHeld(v, to === 'MASTER');
       await this.engine?.setVipHeld(v, to === 'MASTER');
@@ -443,7 +444,6 @@ export class Daemon {
   }
 
   /**
-    this.alerts.vrrpState(name, to);
    * One STATUS= per burst of events: statusText walks the whole table, and a reload or a start
    * can bring one health event per real server (10,000 of them made this quadratic).
    */
