@@ -278,11 +278,6 @@ export class Daemon {
     this.alerts.setPolicy(alertPolicyOf(config, localIdentity(), { vsId, endpoint }));
   }
 
-  /**
-   * Checker specs for the running config; with the plan from the previous one, a virtual server
-   * the plan does not name keeps its spec object (null: build all). SSL and track_file feed
-   * every checker spec, so a change there rebuilds all.
-   */
   /** Checks with `fwmark` over TCP need native/build/lvsd-sockopt.node; without it they run unmarked. */
   private warnIfChecksUnmarked(specs: readonly VirtualServerCheckSpec[]): void {
     const marked = specs.some((v) => v.realServers.some((r) => r.checkers.some((c) => c.type !== 'PING' && 'fwmark' in c && c.fwmark)));
@@ -290,6 +285,11 @@ export class Daemon {
     if (why) this.log.warn({ reason: why }, 'checks with fwmark run without the mark');
   }
 
+  /**
+   * Checker specs for the running config; with the plan from the previous one, a virtual server
+   * the plan does not name keeps its spec object (null: build all). SSL and track_file feed
+   * every checker spec, so a change there rebuilds all.
+   */
   private checkSpecsFor(plan: readonly PlanItem[] | null): VirtualServerCheckSpec[] {
     const changed = new Set<string>();
     let all = plan === null;
