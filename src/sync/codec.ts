@@ -105,7 +105,18 @@ export type DecodeResult = { ok: true; message: DecodedMessage } | { ok: false; 
 
 // ---- addresses -----------------------------------------------------------------------------
 
+const DOTTED = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+
 function writeAddr(buf: Buffer, off: number, addr: string, family: 4 | 6): void {
+  const q = family === 4 ? DOTTED.exec(addr) : null;
+  if (q && Number(q[1]) < 256 && Number(q[2]) < 256 && Number(q[3]) < 256 && Number(q[4]) < 256) {
+    // the common case without ipaddr.js's general parser (most of the encoding time otherwise)
+    buf[off] = Number(q[1]);
+    buf[off + 1] = Number(q[2]);
+    buf[off + 2] = Number(q[3]);
+    buf[off + 3] = Number(q[4]);
+    return;
+  }
   const a = ipaddr.parse(addr);
   if ((family === 4) !== (a.kind() === 'ipv4')) throw new RangeError(`sync entry: ${addr} is not IPv${family}`);
   buf.set(a.toByteArray(), off);
@@ -113,7 +124,8 @@ function writeAddr(buf: Buffer, off: number, addr: string, family: 4 | 6): void 
 
 /** Canonical text, as the table keeps addresses (dotted quad, RFC 5952). */
 function readAddr(buf: Buffer, off: number, family: 4 | 6): string {
-  return ipaddr.fromByteArray([...buf.subarray(off, off + (family === 4 ? 4 : 16))]).toString();
+  if (family === 4) return `${buf[off]}.${buf[off + 1]}.${buf[off + 2]}.${buf[off + 3]}`;
+  return ipaddr.fromByteArray([...buf.subarray(off, off + 16)]).toString();
 }
 
 // ---- encoding ------------------------------------------------------------------------------
