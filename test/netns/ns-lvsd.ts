@@ -43,6 +43,16 @@ export class NsLvsd {
     return this.until(() => this.logs.some((l) => l.msg === 'lvsd started') || this.proc.exitCode !== null, 'lvsd started', timeoutMs);
   }
 
+  /** The VRRP state this lvsd last logged ("vrrp state" line), if any. */
+  vrrpState(): string | undefined {
+    return this.logs.filter((l) => l.msg === 'vrrp state').at(-1)?.to as string | undefined;
+  }
+
+  /** Resolves once the last logged VRRP state is `to`. */
+  untilVrrp(to: string, what: string, timeoutMs: number): Promise<void> {
+    return this.until(() => this.vrrpState() === to, what, timeoutMs);
+  }
+
   lvsadm(...args: string[]): string {
     const r = spawnSync(process.execPath, [lvsadmBin, '--socket', this.sock, ...args], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`lvsadm ${args.join(' ')}: ${r.stderr}`);

@@ -9,12 +9,10 @@
 // local address of the director: the local routing table wins over its policy routes), so the
 // DR service is programmed on both directors and the BACKUP adopts synced flows at once.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { isRoot, makeLab, nsExec, type Lab } from '../vrrp/netns-helpers.js';
-import { NsLvsd } from './ns-lvsd.js';
+import { spawnSync } from 'node:child_process';
+import { isRoot, nsExec } from '../vrrp/netns-helpers.js';
+import { establishedRow, KEPT_ALIVE_SERVER_JS, KeptAliveClient } from './kept-alive-client.js';
+import { LvsdPair, RS, type Director } from './lvsd-pair.js';
 
 if (!isRoot) console.log('test/netns/sync-dr-failover: skipped, needs root for network namespaces, nftables and raw sockets');
 const d = isRoot ? describe : describe.skip;
@@ -23,26 +21,6 @@ const d = isRoot ? describe : describe.skip;
 const VIP = '203.0.113.10';
 /** The address VRRP moves between the directors: the next hop for the VIP. */
 const VRRP_ADDR = '192.0.2.99';
-const BACK = { r1: '198.51.100.1', r2: '198.51.100.2' } as const;
-const RS = ['198.51.100.11', '198.51.100.12'];
-type Director = keyof typeof BACK;
-
-/** A real server whose kept-alive connections stay open for two minutes. */
-const RS_JS = `
-const http = require('http'); const name = process.argv[1];
-const s = http.createServer((req, res) => res.end(JSON.stringify({ rs: name })));
-s.keepAliveTimeout = 120000; s.listen(80, () => console.log('ready'));
-`;
-/** One kept-alive connection; each stdin line sends a request on it and prints { rs, port } or { error }. */
-const CLIENT_JS = `
-const http = require('http');
-const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-const once = () => new Promise((res) => { const req = http.get(process.argv[1], { agent, timeout: 15000 }, (r) => { let b = ''; r.on('data', (d) => b += d);
-  r.on('end', () => res({ ...JSON.parse(b), port: req.socket.localPort })); }); req.on('error', (e) => res({ error: e.code })); req.on('timeout', () => { req.destroy(); res({ error: 'timeout' }); }); });
-let chain = Promise.resolve();
-process.stdin.setEncoding('utf8');
-process.stdin.on('data', (d) => { for (const _ of d.split('\\n').filter(Boolean)) chain = chain.then(once).then((r) => console.log(JSON.stringify(r))); });
-`;
 
 function conf(name: Director, priority: number, sock: string): string {
   return `global_defs {
@@ -77,104 +55,53 @@ ${RS.map((a) => `    real_server ${a} 80 {\n    }`).join('\n')}
 }
 
 d('two lvsd directors: a DR connection survives the MASTER through connection sync', () => {
-  let lab: Lab;
-  const daemons = new Map<Director, NsLvsd>();
-  let client: ChildProcess | null = null;
-
-  const start = async (r: Director, priority: number): Promise<NsLvsd> => {
-    const f = join(lab.dir, `${r}.conf`);
-    const sock = join(lab.dir, `${r}.sock`);
-    writeFileSync(f, conf(r, priority, sock));
-    const l = new NsLvsd(lab.names[r]!, f, sock);
-    lab.procs.push(l.proc);
-    daemons.set(r, l);
-    await l.started(20_000);
-    return l;
-  };
-  const vrrpState = (l: NsLvsd): string | undefined => l.logs.filter((x) => x.msg === 'vrrp state').at(-1)?.to as string | undefined;
+  let pair: LvsdPair;
+  let client: KeptAliveClient | null = null;
 
   beforeAll(async () => {
-    lab = makeLab('sync', ['r1', 'r2']);
-    const cl = lab.names.cl!;
+    pair = new LvsdPair({ area: 'sync', conf, directorSysctls: ['net.ipv4.ip_forward=1', 'net.ipv4.conf.all.send_redirects=0', 'net.ipv4.conf.eth1.send_redirects=0'] });
+    const cl = pair.ns('cl');
     nsExec(cl, ['ip', 'route', 'add', `${VIP}/32`, 'via', VRRP_ADDR]);
-    nsExec(cl, ['ip', 'link', 'add', 'br1', 'type', 'bridge']);
     nsExec(cl, ['ip', 'addr', 'add', '198.51.100.254/24', 'dev', 'br1']);
-    nsExec(cl, ['ip', 'link', 'set', 'br1', 'up']);
     // replies from the VIP come back over br1 while the VIP is reached over br0
     nsExec(cl, ['sysctl', '-qw', 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.br1.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0']);
-    const attach = (ns: string, peer: string, dev: string, addr: string): void => {
-      spawnSync('ip', ['link', 'add', dev, 'netns', ns, 'type', 'veth', 'peer', 'name', peer, 'netns', cl]);
-      nsExec(cl, ['ip', 'link', 'set', peer, 'master', 'br1', 'up']);
-      nsExec(ns, ['ip', 'addr', 'add', `${addr}/24`, 'dev', dev]);
-      nsExec(ns, ['ip', 'link', 'set', dev, 'up']);
-    };
-    for (const r of ['r1', 'r2'] as const) {
-      attach(lab.names[r]!, `b-${r}`, 'eth1', BACK[r]);
-      nsExec(lab.names[r]!, ['sysctl', '-qw', 'net.ipv4.ip_forward=1', 'net.ipv4.conf.all.send_redirects=0', 'net.ipv4.conf.eth1.send_redirects=0']);
-    }
-    const ready: Promise<void>[] = [];
-    RS.forEach((addr, i) => {
-      const ns = `${cl.replace(/-cl$/, '')}-s${i + 1}`;
-      lab.names[`s${i + 1}`] = ns;
-      spawnSync('ip', ['netns', 'add', ns]);
-      nsExec(ns, ['ip', 'link', 'set', 'lo', 'up']);
-      attach(ns, `b-s${i + 1}`, 'eth0', addr);
+    await pair.startRealServers(KEPT_ALIVE_SERVER_JS, (ns) => {
       nsExec(ns, ['ip', 'route', 'add', 'default', 'via', '198.51.100.254']);
       nsExec(ns, ['sysctl', '-qw', 'net.ipv4.conf.all.arp_ignore=1', 'net.ipv4.conf.all.arp_announce=2']);
       nsExec(ns, ['ip', 'addr', 'add', `${VIP}/32`, 'dev', 'lo']);
-      const p = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', RS_JS, `rs${i + 1}`], { stdio: ['ignore', 'pipe', 'inherit'] });
-      lab.procs.push(p);
-      ready.push(new Promise((resolve) => p.stdout!.once('data', () => resolve())));
     });
-    await Promise.all(ready);
   }, 30_000);
 
   afterAll(async () => {
-    client?.kill('SIGKILL');
-    for (const l of daemons.values()) await l.kill();
-    lab?.cleanup();
+    client?.kill();
+    await pair?.cleanup();
   });
 
   it('the connection opened through r1 is on r2 before r1 dies, and answers from the same real server after', async () => {
-    const a = await start('r1', 150);
-    const b = await start('r2', 100);
-    await a.until(() => vrrpState(a) === 'MASTER', 'r1 MASTER', 10_000);
-    await b.until(() => vrrpState(b) === 'BACKUP', 'r2 BACKUP', 10_000);
-    const programmed = (r: Director): boolean =>
-      spawnSync('ip', ['netns', 'exec', lab.names[r]!, 'nft', 'list', 'set', 'inet', 'lvsd', 'drsvc4'], { encoding: 'utf8' }).stdout.includes(VIP);
+    const { a, b } = await pair.startMasterBackup();
+    const programmed = (r: Director): boolean => pair.nftSet(r, 'drsvc4').includes(VIP);
     await a.until(() => programmed('r1') && programmed('r2'), 'both program the VIP', 10_000);
 
-    client = spawn('ip', ['netns', 'exec', lab.names.cl!, process.execPath, '-e', CLIENT_JS, `http://${VIP}/`], { stdio: ['pipe', 'pipe', 'inherit'] });
-    lab.procs.push(client);
-    const replies: { rs?: string; port?: number; error?: string }[] = [];
-    createInterface({ input: client.stdout! }).on('line', (l) => replies.push(JSON.parse(l)));
-    const ask = async (): Promise<{ rs?: string; port?: number; error?: string }> => {
-      const n = replies.length;
-      client!.stdin!.write('go\n');
-      await a.until(() => replies.length > n, 'a reply', 20_000);
-      return replies[n]!;
-    };
-    let first = await ask();
-    for (let i = 0; i < 20 && first.error; i++) first = await ask(); // the client's ARP for the VIP may lag r1's GARP
+    client = new KeptAliveClient(pair.lab, pair.ns('cl'), `http://${VIP}/`);
+    const first = await client.firstReply(a);
     expect(first).toMatchObject({ rs: expect.stringMatching(/^rs[12]$/) });
     const rsAddr = RS[Number(first.rs!.slice(2)) - 1]!;
 
     // r1 folds the flow's state from its nft sets (every 2 s); ESTABLISHED is announced and
     // reaches r2 within the 2 s flush time.
-    const row = new RegExp(`^TCP\\s+\\S+\\s+ESTABLISHED\\s+192\\.0\\.2\\.10:${first.port}\\s+${VIP.replace(/\./g, '\\.')}:80\\s+${rsAddr.replace(/\./g, '\\.')}:80$`, 'm');
+    const row = establishedRow(first.port, VIP, rsAddr);
     await b.until(() => row.test(b.lvsadm('-L', '-c', '-n')), 'the connection on r2', 15_000);
     await b.until(() => b.logs.some((l) => l.msg === 'sync: DR flows adopted'), 'r2 adopts the DR flow', 10_000);
-    const flowSets = spawnSync('ip', ['netns', 'exec', lab.names.r2!, 'nft', 'list', 'table', 'inet', 'lvsd'], { encoding: 'utf8' }).stdout;
+    const flowSets = spawnSync('ip', ['netns', 'exec', pair.ns('r2'), 'nft', 'list', 'table', 'inet', 'lvsd'], { encoding: 'utf8' }).stdout;
     expect(flowSets).toContain(`192.0.2.10 . ${first.port} . ${VIP} . 80`);
     expect(b.lvsadm('-L', '--daemon')).toMatch(/^backup sync daemon \(mcast=eth0, syncid=53,/);
 
     // r1 dies with its link; r2 takes the VIP and adopts the flow into its DR flow set.
-    await a.kill();
-    nsExec(lab.names.r1!, ['ip', 'link', 'set', 'eth0', 'down']);
-    await b.until(() => vrrpState(b) === 'MASTER', 'r2 MASTER', 10_000);
-    nsExec(lab.names.cl!, ['ip', 'neigh', 'flush', 'dev', 'br0']);
+    await pair.crashR1(['eth0']);
+    await b.untilVrrp('MASTER', 'r2 MASTER', 10_000);
+    nsExec(pair.ns('cl'), ['ip', 'neigh', 'flush', 'dev', 'br0']);
 
-    const after = await ask();
+    const after = await client.ask(b);
     expect(after).toEqual({ rs: first.rs, port: first.port });
   }, 90_000);
 });

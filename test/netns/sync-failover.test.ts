@@ -5,21 +5,17 @@
 // Namespaces: a client on the front bridge with directors r1 (priority 150) and r2 (100), both
 // directors and two real servers on a back bridge. Proxy engine, persistence per client address.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { spawn, spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { isRoot, makeLab, nsExec, sleep, type Lab } from '../vrrp/netns-helpers.js';
+import { spawnSync } from 'node:child_process';
+import { isRoot, nsExec, sleep } from '../vrrp/netns-helpers.js';
+import { LvsdPair, RS, type Director } from './lvsd-pair.js';
 import { SERVER_JS } from './nft-topology.js';
-import { NsLvsd } from './ns-lvsd.js';
+import type { NsLvsd } from './ns-lvsd.js';
 
 if (!isRoot) console.log('test/netns/sync-failover: skipped, needs root for network namespaces and raw sockets');
 const d = isRoot ? describe : describe.skip;
 
 const VIP = '192.0.2.100';
-const BACK = { r1: '198.51.100.1', r2: '198.51.100.2' } as const;
-const RS = ['198.51.100.11', '198.51.100.12'];
 const CLIENTS = ['192.0.2.50', '192.0.2.51', '192.0.2.52', '192.0.2.53', '192.0.2.54', '192.0.2.55'];
-type Director = keyof typeof BACK;
 
 /** One GET per source address; prints [{ from, rs } | { from, error }] as JSON. */
 const FETCH_FROM_JS = `
@@ -67,22 +63,9 @@ ${RS.map((a) => `    real_server ${a} 8080 {\n    }`).join('\n')}
 }
 
 d('two lvsd directors: connection sync carries persistence across a failover', () => {
-  let lab: Lab;
-  const daemons = new Map<Director, NsLvsd>();
-
-  const start = async (r: Director, priority: number): Promise<NsLvsd> => {
-    const f = join(lab.dir, `${r}.conf`);
-    const sock = join(lab.dir, `${r}.sock`);
-    writeFileSync(f, conf(r, priority, sock));
-    const l = new NsLvsd(lab.names[r]!, f, sock);
-    lab.procs.push(l.proc);
-    daemons.set(r, l);
-    await l.started(20_000);
-    return l;
-  };
-  const vrrpState = (l: NsLvsd): string | undefined => l.logs.filter((x) => x.msg === 'vrrp state').at(-1)?.to as string | undefined;
+  let pair: LvsdPair;
   const fetchFrom = (froms: string[]): { from: string; rs?: string; error?: string }[] => {
-    const r = spawnSync('ip', ['netns', 'exec', lab.names.cl!, process.execPath, '-e', FETCH_FROM_JS, `http://${VIP}/`, ...froms], { encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync('ip', ['netns', 'exec', pair.ns('cl'), process.execPath, '-e', FETCH_FROM_JS, `http://${VIP}/`, ...froms], { encoding: 'utf8', timeout: 30_000 });
     return r.status === 0 ? JSON.parse(r.stdout) : froms.map((from) => ({ from, error: r.stderr }));
   };
   /** lvsadm -L -c -n rows as "state client -> real server" (templates have state NONE). */
@@ -93,42 +76,17 @@ d('two lvsd directors: connection sync carries persistence across a failover', (
     }).sort();
 
   beforeAll(async () => {
-    lab = makeLab('sync', ['r1', 'r2']);
-    const cl = lab.names.cl!;
-    for (const a of CLIENTS) nsExec(cl, ['ip', 'addr', 'add', `${a}/24`, 'dev', 'br0']);
-    nsExec(cl, ['ip', 'link', 'add', 'br1', 'type', 'bridge']);
-    nsExec(cl, ['ip', 'link', 'set', 'br1', 'up']);
-    const attach = (ns: string, peer: string, dev: string, addr: string): void => {
-      spawnSync('ip', ['link', 'add', dev, 'netns', ns, 'type', 'veth', 'peer', 'name', peer, 'netns', cl]);
-      nsExec(cl, ['ip', 'link', 'set', peer, 'master', 'br1', 'up']);
-      nsExec(ns, ['ip', 'addr', 'add', `${addr}/24`, 'dev', dev]);
-      nsExec(ns, ['ip', 'link', 'set', dev, 'up']);
-    };
-    for (const r of ['r1', 'r2'] as const) attach(lab.names[r]!, `b-${r}`, 'eth1', BACK[r]);
-    const ready: Promise<void>[] = [];
-    RS.forEach((addr, i) => {
-      const ns = `${cl.replace(/-cl$/, '')}-s${i + 1}`;
-      lab.names[`s${i + 1}`] = ns;
-      spawnSync('ip', ['netns', 'add', ns]);
-      nsExec(ns, ['ip', 'link', 'set', 'lo', 'up']);
-      attach(ns, `b-s${i + 1}`, 'eth0', addr);
-      const p = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', SERVER_JS, `rs${i + 1}`], { stdio: ['ignore', 'pipe', 'inherit'] });
-      lab.procs.push(p);
-      ready.push(new Promise((resolve) => p.stdout!.once('data', () => resolve())));
-    });
-    await Promise.all(ready);
+    pair = new LvsdPair({ area: 'sync', conf });
+    for (const a of CLIENTS) nsExec(pair.ns('cl'), ['ip', 'addr', 'add', `${a}/24`, 'dev', 'br0']);
+    await pair.startRealServers(SERVER_JS);
   }, 30_000);
 
   afterAll(async () => {
-    for (const l of daemons.values()) await l.kill();
-    lab?.cleanup();
+    await pair?.cleanup();
   });
 
   it('templates made through the MASTER are on the BACKUP; after the MASTER dies each client keeps its real server', async () => {
-    const a = await start('r1', 150);
-    const b = await start('r2', 100);
-    await a.until(() => vrrpState(a) === 'MASTER', 'r1 MASTER', 10_000);
-    await b.until(() => vrrpState(b) === 'BACKUP', 'r2 BACKUP', 10_000);
+    const { a, b } = await pair.startMasterBackup();
     expect(a.lvsadm('-L', '--daemon')).toBe('master sync daemon (mcast=eth0, syncid=52, maxlen=1472, group=224.0.0.81, port=8848, ttl=1)\n');
     expect(b.lvsadm('-L', '--daemon')).toBe('backup sync daemon (mcast=eth0, syncid=52, maxlen=1472, group=224.0.0.81, port=8848, ttl=1)\n');
 
@@ -153,11 +111,10 @@ d('two lvsd directors: connection sync carries persistence across a failover', (
     expect(conns(b).filter((r) => r.startsWith('NONE'))).toEqual(expected);
 
     // The MASTER dies with its link (the machine is gone); r2 takes the VIP.
-    await a.kill();
-    nsExec(lab.names.r1!, ['ip', 'link', 'set', 'eth0', 'down']);
-    await b.until(() => vrrpState(b) === 'MASTER', 'r2 MASTER', 10_000);
+    await pair.crashR1(['eth0']);
+    await b.untilVrrp('MASTER', 'r2 MASTER', 10_000);
     expect(b.lvsadm('-L', '--daemon')).toBe('master sync daemon (mcast=eth0, syncid=52, maxlen=1472, group=224.0.0.81, port=8848, ttl=1)\n');
-    nsExec(lab.names.cl!, ['ip', 'neigh', 'flush', 'dev', 'br0']);
+    nsExec(pair.ns('cl'), ['ip', 'neigh', 'flush', 'dev', 'br0']);
 
     // Every client, asking again (in reverse order, so a fresh rr could not match by chance),
     // gets the real server r1 chose for it.
