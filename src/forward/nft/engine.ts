@@ -7,6 +7,7 @@ import { CommandRunner } from './commands.js';
 import { isActiveState, parseConntrackLine, parseQueueProc, type CtEntry } from './conntrack-line.js';
 import { parseDrFlows } from './dr-flows.js';
 import { syncDrRoutes, type DrRoute } from './dr-routes.js';
+import { renderDrLocal, renderDrLocalDelete, resolveDrLocal } from './dr-local.js';
 import { NftNativeError, NftServiceError, TunUnsupportedError } from './errors.js';
 import { destIdentity, isLvsdMark, MARK_BASE, MARK_MASK, MarkAllocator } from './marks.js';
 import { ensureHelperBuilt, spawnHelper } from './native-helper.js';
@@ -113,8 +114,10 @@ export class NftEngine {
       dests,
       staleFlowSets,
     });
-    await this.runner.must('nft', ['-f', '-'], text);
     const drRoutes: DrRoute[] = dests.filter((d) => d.method === 'dr').map((d) => ({ mark: d.mark, family: d.family, addr: d.addr }));
+    // DR to a VIP this host holds (dr-local.ts): same transaction as the inet table.
+    const drLocal = renderDrLocal(await resolveDrLocal(this.runner, drRoutes));
+    await this.runner.must('nft', ['-f', '-'], text + drLocal);
     await syncDrRoutes(this.runner, drRoutes);
     this.services = services;
     this.programmed = new Map(dests.map((d) => [d.identity, d.mark]));
@@ -127,6 +130,7 @@ export class NftEngine {
   async stop(): Promise<void> {
     this.detach();
     await this.runner.run('nft', ['-f', '-'], renderDelete());
+    await this.runner.run('nft', ['-f', '-'], renderDrLocalDelete());
     await syncDrRoutes(this.runner, []);
   }
 

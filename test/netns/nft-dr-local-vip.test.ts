@@ -1,0 +1,132 @@
+// DR when the director holds the VIP (as VRRP does): the VIPs are on the director's server-side
+// interface and the router reaches them on-link (ARP/ND answered by the director only; the real
+// servers keep theirs on lo, silent). Without lvsd's `dup` tables (dr-local.ts) the local table
+// would deliver the packets to the director itself. Root test in the router topology.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { spawnSync } from 'node:child_process';
+import { createTable, type DestSpec, type IpvsTable, type ServiceSpec } from '../../src/ipvs/index.js';
+import { NftEngine, servicesFromTable, TableDirector } from '../../src/forward/nft/index.js';
+import { drLocalCounters } from '../../src/forward/nft/dr-local.js';
+import { CommandRunner } from '../../src/forward/nft/commands.js';
+import { BYPASS_CLIENT4, BYPASS_CLIENT6, BYPASS_DIRECTOR4, BYPASS_DIRECTOR6, DrBypassTopology } from './nft-dr-topology.js';
+import { FETCH_JS, UDP_JS, VIP4, VIP6, rs4, rs6 } from './nft-topology.js';
+
+const isRoot = process.getuid?.() === 0;
+if (!isRoot) console.log('skipping nft DR local-VIP tests: they need root (network namespaces, nftables)');
+const d = isRoot ? describe : describe.skip;
+
+const dest = (addr: string, port: number, weight: number): DestSpec => ({ addr, port, weight, method: 'DR', uThreshold: 0, lThreshold: 0 });
+const specs = (): ServiceSpec[] => [
+  { key: { kind: 'addr', protocol: 'tcp', addr: VIP4, port: 80 }, scheduler: 'wrr', dests: [1, 2, 3].map((i) => dest(rs4(i), 80, i)) },
+  { key: { kind: 'addr', protocol: 'udp', addr: VIP4, port: 5353 }, scheduler: 'rr', dests: [1, 2, 3].map((i) => dest(rs4(i), 5353, 1)) },
+  { key: { kind: 'addr', protocol: 'tcp', addr: VIP6, port: 80 }, scheduler: 'rr', dests: [1, 2, 3].map((i) => dest(rs6(i), 80, 1)) },
+  // fwmark DR: the operator marks VIP4 tcp/8080 with 7 (below).
+  { key: { kind: 'fwmark', fwmark: 7, family: 4 }, scheduler: 'wrr', dests: [1, 2, 3].map((i) => dest(rs4(i), 0, 4 - i)) },
+];
+const OP_TABLE = `
+table inet op {
+  chain m {
+    type filter hook prerouting priority -150; policy accept;
+    ip daddr ${VIP4} tcp dport 8080 meta mark set 7
+  }
+}`;
+
+type Reply = { rs?: string; client?: string; error?: string };
+const counts = (rs: Reply[]): Record<string, number> => {
+  const c: Record<string, number> = {};
+  for (const r of rs) c[r.rs ?? r.error ?? '?'] = (c[r.rs ?? r.error ?? '?'] ?? 0) + 1;
+  return c;
+};
+
+d('nft engine: DR to a VIP the director holds', () => {
+  const topo = new DrBypassTopology();
+  let table: IpvsTable;
+  let engine: NftEngine;
+  const now = () => performance.now();
+  const services = () => servicesFromTable(table);
+  const fetch = async (url: string, n: number): Promise<Reply[]> => JSON.parse(await topo.runClient(FETCH_JS, [url, String(n)])) as Reply[];
+  const runner = () => new CommandRunner(topo.director);
+  const nftTables = (): string => spawnSync('ip', ['netns', 'exec', topo.director, 'nft', 'list', 'tables'], { encoding: 'utf8' }).stdout;
+  /** The router reaches the VIPs on-link, or routes them via the director's own address. */
+  const vipsLocal = (local: boolean): void => {
+    const v = local ? 'add' : 'del';
+    topo.exec(topo.director, ['ip', 'addr', v, `${VIP4}/32`, 'dev', 'eth0']);
+    topo.exec(topo.director, ['ip', 'addr', v, `${VIP6}/128`, 'dev', 'eth0', ...(local ? ['nodad'] : [])]);
+    topo.exec(topo.router, ['ip', 'route', 'replace', `${VIP4}/32`, ...(local ? ['dev', 'br0'] : ['via', BYPASS_DIRECTOR4])]);
+    topo.exec(topo.router, ['ip', '-6', 'route', 'replace', `${VIP6}/128`, ...(local ? ['dev', 'br0'] : ['via', BYPASS_DIRECTOR6])]);
+    topo.exec(topo.router, ['ip', 'neigh', 'flush', 'dev', 'br0']);
+  };
+
+  beforeAll(async () => {
+    await topo.create();
+    vipsLocal(true);
+    const r = spawnSync('ip', ['netns', 'exec', topo.director, 'nft', '-f', '-'], { input: OP_TABLE, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(r.stderr);
+    table = createTable();
+    table.applySpec({ services: specs() }, now());
+    engine = new NftEngine(new TableDirector(table, now), { netns: topo.director, queueNum: 14 });
+    await engine.start(services());
+  }, 60000);
+
+  afterAll(async () => {
+    try {
+      await engine?.stop();
+    } finally {
+      topo.destroy();
+    }
+  }, 30000);
+
+  it('IPv4 VIP service: wrr 1:2:3 exact, the real servers see the real client, packets go by dup', async () => {
+    const before = await drLocalCounters(runner());
+    const rs = await fetch(`http://${VIP4}:80/`, 12);
+    expect(rs.map((r) => r.client ?? r.error)).toEqual(Array(12).fill(BYPASS_CLIENT4));
+    expect(counts(rs)).toEqual({ rs1: 2, rs2: 4, rs3: 6 });
+    const after = await drLocalCounters(runner());
+    // Each HTTP flow sends at least SYN, ACK, request, FIN.
+    expect(after.drlocal - before.drlocal).toBeGreaterThanOrEqual(12 * 4);
+    expect(after.drlocalnoroute).toBe(0);
+  });
+
+  it('IPv4 UDP: round robin, real client seen', async () => {
+    const replies: Reply[] = [];
+    for (let i = 0; i < 3; i++) replies.push(JSON.parse(await topo.runClient(UDP_JS, [VIP4, '5353', '100'])) as Reply);
+    expect(replies.map((r) => r.client ?? r.error)).toEqual(Array(3).fill(BYPASS_CLIENT4));
+    expect(counts(replies)).toEqual({ rs1: 1, rs2: 1, rs3: 1 });
+  });
+
+  it('IPv6 VIP service: round robin, real client seen', async () => {
+    const rs = await fetch(`http://[${VIP6}]:80/`, 6);
+    expect(rs.map((r) => r.client ?? r.error)).toEqual(Array(6).fill(BYPASS_CLIENT6));
+    expect(counts(rs)).toEqual({ rs1: 2, rs2: 2, rs3: 2 });
+  });
+
+  it('fwmark DR service: wrr 3:2:1 exact, real client seen', async () => {
+    const rs = await fetch(`http://${VIP4}:8080/`, 12);
+    expect(rs.map((r) => r.client ?? r.error)).toEqual(Array(12).fill(BYPASS_CLIENT4));
+    expect(counts(rs)).toEqual({ rs1: 6, rs2: 4, rs3: 2 });
+  });
+
+  it('a VIP routed to the director (not local) still goes by the policy routes, not by dup', async () => {
+    vipsLocal(false);
+    try {
+      const before = await drLocalCounters(runner());
+      const rs = await fetch(`http://${VIP4}:80/`, 6);
+      expect(rs.map((r) => r.client ?? r.error)).toEqual(Array(6).fill(BYPASS_CLIENT4));
+      expect(new Set(rs.map((r) => r.rs)).size).toBeGreaterThan(1);
+      expect((await drLocalCounters(runner())).drlocal).toBe(before.drlocal);
+    } finally {
+      vipsLocal(true);
+    }
+  });
+
+  it('restart rebuilds the ip/ip6 tables; stop removes them', async () => {
+    engine.detach();
+    engine = new NftEngine(new TableDirector(table, now), { netns: topo.director, queueNum: 14 });
+    await engine.start(services());
+    expect(nftTables()).toMatch(/table ip lvsd[\s\S]*table ip6 lvsd/);
+    expect(counts(await fetch(`http://${VIP4}:80/`, 6))).toEqual({ rs1: 1, rs2: 2, rs3: 3 });
+    await engine.stop();
+    expect(nftTables()).not.toMatch(/lvsd/);
+    await engine.start(services());
+  }, 60000);
+});
