@@ -44,6 +44,22 @@ function runner(): BfdRunner {
   return r;
 }
 
+/**
+ * Runners a (session 'x' toward 127.0.0.2) and b ('y' back) with the session Up; `changes` collects
+ * the up/down reports a makes from then on.
+ */
+async function upSessionXY(): Promise<{ a: BfdRunner; b: BfdRunner; changes: boolean[] }> {
+  const a = runner();
+  const b = runner();
+  const up = nextChange(a, 'x');
+  await a.start([spec('x', '127.0.0.2', '127.0.0.1')]);
+  await b.start([spec('y', '127.0.0.1', '127.0.0.2')]);
+  await up;
+  const changes: boolean[] = [];
+  a.onChange((_n, u) => changes.push(u));
+  return { a, b, changes };
+}
+
 function peerProcess(specs: BfdInstanceSpec[]): Promise<{ child: ChildProcess; lines: string[] }> {
   const child = spawn(process.execPath, [join(here, 'peer-main.js'), JSON.stringify(specs), String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
@@ -99,14 +115,7 @@ describe('BFD runner on loopback', () => {
   });
 
   it('a peer that stops gracefully sends AdminDown: Down without a "down" report (keepalived)', async () => {
-    const a = runner();
-    const b = runner();
-    const up = nextChange(a, 'x');
-    await a.start([spec('x', '127.0.0.2', '127.0.0.1')]);
-    await b.start([spec('y', '127.0.0.1', '127.0.0.2')]);
-    await up;
-    const changes: boolean[] = [];
-    a.onChange((_n, u) => changes.push(u));
+    const { a, b, changes } = await upSessionXY();
     await b.reconcile([]);
     for (let i = 0; i < 50 && a.status()[0].state === 'Up'; i++) await new Promise((r) => setTimeout(r, 10));
     expect(a.status()[0]).toMatchObject({ state: 'Down', remoteState: 'AdminDown', localDiag: 3 });
@@ -115,15 +124,8 @@ describe('BFD runner on loopback', () => {
   });
 
   it('reload: new intervals keep the session Up with the same discriminator; a new neighbour is a new session', async () => {
-    const a = runner();
-    const b = runner();
-    const up = nextChange(a, 'x');
-    await a.start([spec('x', '127.0.0.2', '127.0.0.1')]);
-    await b.start([spec('y', '127.0.0.1', '127.0.0.2')]);
-    await up;
+    const { a, b, changes } = await upSessionXY();
     const discr = a.discriminator('x');
-    const changes: boolean[] = [];
-    a.onChange((_n, u) => changes.push(u));
     expect(await a.reconcile([spec('x', '127.0.0.2', '127.0.0.1', { minTxMs: 80, minRxMs: 80 })])).toEqual([]);
     await new Promise((r) => setTimeout(r, 500));
     expect(a.discriminator('x')).toBe(discr);

@@ -3,10 +3,10 @@
 // table (or drop to weight 0 with inhibit_on_failure) when keepalived is killed, and come back
 // when it restarts; a reload with new intervals keeps the session Up.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { hasKeepalived, isRoot, makeLab, Proc, type Lab } from '../vrrp/netns-helpers.js';
+import { hasKeepalived, isRoot, makeLab, type Lab } from '../vrrp/netns-helpers.js';
+import { killKeepalivedBfd, startKeepalivedBfd, type KeepalivedBfd } from './keepalived-bfd.js';
 import { NsLvsd } from './ns-lvsd.js';
 
 const reason = !isRoot ? 'needs root' : !hasKeepalived ? 'needs /usr/sbin/keepalived (Debian package keepalived)' : '';
@@ -57,32 +57,6 @@ virtual_server 192.0.2.1 8080 {
 `;
 }
 
-interface Ka {
-  proc: Proc;
-  bfdPidFile: string;
-}
-
-function startKa(lab: Lab): Ka {
-  const tag = Math.random().toString(36).slice(2, 6);
-  const file = join(lab.dir, `ka-${tag}.conf`);
-  writeFileSync(file, KA_CONF);
-  const bfdPidFile = join(lab.dir, `ka-${tag}.bfd.pid`);
-  const child = spawn('ip', ['netns', 'exec', lab.names.r2, '/usr/sbin/keepalived', '-n', '-l', '-R', '-f', file, '-p', join(lab.dir, `ka-${tag}.pid`), '-r', join(lab.dir, `ka-${tag}.vrrp.pid`), '-c', join(lab.dir, `ka-${tag}.chk.pid`), '-b', bfdPidFile], { stdio: ['ignore', 'pipe', 'pipe'] });
-  lab.procs.push(child);
-  return { proc: new Proc(child), bfdPidFile };
-}
-
-async function killKa(k: Ka): Promise<void> {
-  try {
-    const pid = Number(readFileSync(k.bfdPidFile, 'utf8').trim());
-    if (pid > 0) process.kill(pid, 'SIGKILL');
-  } catch {
-    // no BFD child (yet)
-  }
-  k.proc.kill('SIGKILL');
-  await k.proc.exited();
-}
-
 /** `lvsadm -L -n` real server rows: "addr:port" -> weight. */
 function weights(text: string): Map<string, number> {
   const m = new Map<string, number>();
@@ -96,7 +70,7 @@ function weights(text: string): Map<string, number> {
 d('lvsd BFD_CHECK against keepalived 2.2.7', () => {
   let lab: Lab;
   let lvsd: NsLvsd | null = null;
-  const kas: Ka[] = [];
+  const kas: KeepalivedBfd[] = [];
   let conf = '';
   let sock = '';
 
@@ -106,7 +80,7 @@ d('lvsd BFD_CHECK against keepalived 2.2.7', () => {
     sock = join(lab.dir, 'lvsd.sock');
   });
   afterEach(async () => {
-    for (const k of kas.splice(0)) await killKa(k);
+    for (const k of kas.splice(0)) await killKeepalivedBfd(k);
     await lvsd?.kill();
     lvsd = null;
   });
@@ -114,7 +88,7 @@ d('lvsd BFD_CHECK against keepalived 2.2.7', () => {
 
   it('real servers follow the session: out (or weight 0) when the peer dies, back when it returns, unchanged across a reload', async () => {
     writeFileSync(conf, lvsdConf(sock, 100));
-    const ka = startKa(lab);
+    const ka = startKeepalivedBfd(lab, lab.names.r2, KA_CONF);
     kas.push(ka);
     lvsd = new NsLvsd(lab.names.r1, conf, sock);
     await lvsd.started();
@@ -125,7 +99,7 @@ d('lvsd BFD_CHECK against keepalived 2.2.7', () => {
     // keepalived dies without a word: down within the detection time (3 x 100 ms)
     await new Promise((r) => setTimeout(r, 500));
     const killedAt = Date.now();
-    await killKa(ka);
+    await killKeepalivedBfd(ka);
     kas.length = 0;
     await lvsd.until(() => {
       const t = table();
@@ -143,7 +117,7 @@ d('lvsd BFD_CHECK against keepalived 2.2.7', () => {
     expect(tookOut).toBeLessThan(300 + 300);
 
     // the peer returns
-    kas.push(startKa(lab));
+    kas.push(startKeepalivedBfd(lab, lab.names.r2, KA_CONF));
     await lvsd.until(() => table().get('192.0.2.2:80') === 3 && table().get('192.0.2.2:81') === 5, 'real servers back', 10_000);
 
     // reload with a new min_tx: the session carries on (no down, no restart)

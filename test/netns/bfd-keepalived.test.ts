@@ -2,10 +2,10 @@
 // namespace r1, our BfdRunner (test/bfd/peer-main.ts) in r2. Sessions come Up both ways and go
 // Down within the detection time when the other side is killed outright.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { readFileSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { hasKeepalived, isRoot, makeLab, Proc, repoRoot, sleep, type Lab } from '../vrrp/netns-helpers.js';
+import { killKeepalivedBfd, startKeepalivedBfd, type KeepalivedBfd } from './keepalived-bfd.js';
 
 const reason = !isRoot ? 'needs root' : !hasKeepalived ? 'needs /usr/sbin/keepalived (Debian package keepalived)' : '';
 if (reason) console.log(`test/netns/bfd-keepalived: skipped, ${reason}`);
@@ -30,41 +30,6 @@ bfd_instance to_lvsd {
 `;
 }
 
-interface Ka {
-  proc: Proc;
-  pidFile: string;
-  bfdPidFile: string;
-}
-
-function startKa(lab: Lab, conf: string): Ka {
-  const tag = Math.random().toString(36).slice(2, 6);
-  const file = join(lab.dir, `ka-${tag}.conf`);
-  writeFileSync(file, conf);
-  const pidFile = join(lab.dir, `ka-${tag}.pid`);
-  const bfdPidFile = join(lab.dir, `ka-${tag}.bfd.pid`);
-  // -R: a killed BFD child stays dead (no respawn), as a crashed peer would
-  const child = spawn('ip', ['netns', 'exec', lab.names.r1, '/usr/sbin/keepalived', '-n', '-l', '-D', '-R', '-f', file, '-p', pidFile, '-r', join(lab.dir, `ka-${tag}.vrrp.pid`), '-c', join(lab.dir, `ka-${tag}.chk.pid`), '-b', bfdPidFile], { stdio: ['ignore', 'pipe', 'pipe'] });
-  lab.procs.push(child);
-  return { proc: new Proc(child), pidFile, bfdPidFile };
-}
-
-function pidOf(file: string): number | undefined {
-  try {
-    const n = Number(readFileSync(file, 'utf8').trim());
-    return n > 0 ? n : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** SIGKILL keepalived's BFD child (no AdminDown leaves it), then the parent. */
-async function killKa(k: Ka): Promise<void> {
-  const bfd = pidOf(k.bfdPidFile);
-  if (bfd) try { process.kill(bfd, 'SIGKILL'); } catch { /* gone */ }
-  k.proc.kill('SIGKILL');
-  await k.proc.exited();
-}
-
 function startPeer(lab: Lab, o: { passive?: boolean; v6?: boolean } = {}): Proc {
   const spec = [{ name: 'to_ka', neighbor: o.v6 ? '2001:db8::1' : '192.0.2.1', source: o.v6 ? '2001:db8::2' : '192.0.2.2', minRxMs: 100, minTxMs: 100, idleTxMs: 1000, multiplier: 3, passive: !!o.passive, ttl: o.v6 ? 64 : 255, multihop: false }];
   const child = spawn('ip', ['netns', 'exec', lab.names.r2, process.execPath, peerMain, JSON.stringify(spec), '3784'], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -77,14 +42,14 @@ const ours = (p: Proc, up: boolean) => p.events.filter((e) => (e as unknown as {
 
 d('BFD against keepalived 2.2.7', () => {
   let lab: Lab;
-  const kas: Ka[] = [];
+  const kas: KeepalivedBfd[] = [];
   const peers: Proc[] = [];
 
   beforeAll(() => {
     lab = makeLab('bfd');
   });
   afterEach(async () => {
-    for (const k of kas.splice(0)) await killKa(k);
+    for (const k of kas.splice(0)) await killKeepalivedBfd(k);
     for (const p of peers.splice(0)) {
       p.kill('SIGKILL');
       await p.exited();
@@ -93,7 +58,7 @@ d('BFD against keepalived 2.2.7', () => {
   afterAll(() => lab?.cleanup());
 
   it('comes Up both ways, and we go Down within the detection time when keepalived is killed', async () => {
-    const ka = startKa(lab, kaConf());
+    const ka = startKeepalivedBfd(lab, lab.names.r1, kaConf(), ['-D']);
     kas.push(ka);
     const peer = startPeer(lab);
     peers.push(peer);
@@ -101,7 +66,7 @@ d('BFD against keepalived 2.2.7', () => {
     await ka.proc.waitFor(() => kaSays(ka.proc, /\(to_lvsd\) Entering Up state/i) > 0, 5000, 'keepalived session up');
     await sleep(500); // Poll Sequences settle on 100 ms
     const killedAt = Date.now();
-    await killKa(ka);
+    await killKeepalivedBfd(ka);
     kas.length = 0;
     await peer.waitFor(() => ours(peer, false) > 0, 3000, 'our session down');
     const took = Date.now() - killedAt;
@@ -110,7 +75,7 @@ d('BFD against keepalived 2.2.7', () => {
   });
 
   it('keepalived goes Down within its detection time when we are killed; a restarted peer comes back Up', async () => {
-    const ka = startKa(lab, kaConf());
+    const ka = startKeepalivedBfd(lab, lab.names.r1, kaConf(), ['-D']);
     kas.push(ka);
     const peer = startPeer(lab);
     peers.push(peer);
@@ -130,7 +95,7 @@ d('BFD against keepalived 2.2.7', () => {
   });
 
   it('keepalived passive: our active side brings it Up', async () => {
-    const ka = startKa(lab, kaConf({ passive: true }));
+    const ka = startKeepalivedBfd(lab, lab.names.r1, kaConf({ passive: true }), ['-D']);
     kas.push(ka);
     const peer = startPeer(lab);
     peers.push(peer);
@@ -139,19 +104,19 @@ d('BFD against keepalived 2.2.7', () => {
   });
 
   it('IPv6: comes Up both ways and goes Down when keepalived is killed', async () => {
-    const ka = startKa(lab, kaConf({ v6: true }));
+    const ka = startKeepalivedBfd(lab, lab.names.r1, kaConf({ v6: true }), ['-D']);
     kas.push(ka);
     const peer = startPeer(lab, { v6: true });
     peers.push(peer);
     await peer.waitFor(() => ours(peer, true) > 0, 10_000, 'our IPv6 session up');
     await ka.proc.waitFor(() => kaSays(ka.proc, /\(to_lvsd\) Entering Up state/i) > 0, 5000, 'keepalived IPv6 session up');
-    await killKa(ka);
+    await killKeepalivedBfd(ka);
     kas.length = 0;
     await peer.waitFor(() => ours(peer, false) > 0, 3000, 'our IPv6 session down');
   });
 
   it('our passive side with active keepalived comes Up', async () => {
-    const ka = startKa(lab, kaConf());
+    const ka = startKeepalivedBfd(lab, lab.names.r1, kaConf(), ['-D']);
     kas.push(ka);
     const peer = startPeer(lab, { passive: true });
     peers.push(peer);

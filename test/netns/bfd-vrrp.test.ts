@@ -2,10 +2,10 @@
 // session to keepalived 2.2.7's BFD child in r2. weight 0 (the bfd_instance default): FAULT while
 // the session is down; weight 20: +20 priority while it is up.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { hasKeepalived, isRoot, makeLab, Proc, type Lab } from '../vrrp/netns-helpers.js';
+import { hasKeepalived, isRoot, makeLab, type Lab } from '../vrrp/netns-helpers.js';
+import { killKeepalivedBfd, startKeepalivedBfd, type KeepalivedBfd } from './keepalived-bfd.js';
 import { NsLvsd } from './ns-lvsd.js';
 
 const reason = !isRoot ? 'needs root' : !hasKeepalived ? 'needs /usr/sbin/keepalived (Debian package keepalived)' : '';
@@ -57,27 +57,14 @@ vrrp_instance WEIGHTED {
 d('lvsd track_bfd against keepalived 2.2.7', () => {
   let lab: Lab;
   let lvsd: NsLvsd | null = null;
-  let ka: { proc: Proc; bfdPidFile: string } | null = null;
+  let ka: KeepalivedBfd | null = null;
 
   const startKa = () => {
-    const tag = Math.random().toString(36).slice(2, 6);
-    const file = join(lab.dir, `ka-${tag}.conf`);
-    writeFileSync(file, KA_CONF);
-    const bfdPidFile = join(lab.dir, `ka-${tag}.bfd.pid`);
-    const child = spawn('ip', ['netns', 'exec', lab.names.r2, '/usr/sbin/keepalived', '-n', '-l', '-R', '-f', file, '-p', join(lab.dir, `ka-${tag}.pid`), '-r', join(lab.dir, `ka-${tag}.vrrp.pid`), '-c', join(lab.dir, `ka-${tag}.chk.pid`), '-b', bfdPidFile], { stdio: ['ignore', 'pipe', 'pipe'] });
-    lab.procs.push(child);
-    ka = { proc: new Proc(child), bfdPidFile };
+    ka = startKeepalivedBfd(lab, lab.names.r2, KA_CONF);
   };
   const killKa = async () => {
     if (!ka) return;
-    try {
-      const pid = Number(readFileSync(ka.bfdPidFile, 'utf8').trim());
-      if (pid > 0) process.kill(pid, 'SIGKILL');
-    } catch {
-      // no BFD child (yet)
-    }
-    ka.proc.kill('SIGKILL');
-    await ka.proc.exited();
+    await killKeepalivedBfd(ka);
     ka = null;
   };
 
