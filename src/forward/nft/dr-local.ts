@@ -80,6 +80,7 @@ export function renderDrLocalDelete(): string {
 }
 
 interface RouteGet {
+  type?: string;
   dev?: string;
   gateway?: string;
 }
@@ -90,19 +91,28 @@ interface RouteGet {
  * next hop, as the policy route would; DR normally wants it on-link.
  */
 export async function resolveDrLocal(runner: CommandRunner, routes: readonly DrRoute[]): Promise<DrLocalTarget[]> {
-  const out: DrLocalTarget[] = [];
-  for (const r of routes) {
-    const res = await runner.run('ip', [`-${r.family}`, '-j', 'route', 'get', r.addr]);
-    let got: RouteGet | undefined;
-    try {
-      got = res.code === 0 ? (JSON.parse(res.stdout) as RouteGet[])[0] : undefined;
-    } catch {
-      got = undefined;
-    }
-    const device = typeof got?.dev === 'string' && got.dev !== 'lo' ? got.dev : null;
-    out.push({ mark: r.mark, family: r.family, nexthop: typeof got?.gateway === 'string' ? got.gateway : r.addr, device });
+  // One lookup per address (a real server in several services), a few at a time.
+  const keys = [...new Set(routes.map((r) => `${r.family}|${r.addr}`))];
+  const found = new Map<string, { nexthop: string; device: string | null }>();
+  for (let i = 0; i < keys.length; i += 8) {
+    await Promise.all(keys.slice(i, i + 8).map(async (k) => {
+      const [family, addr] = [k.slice(0, 1), k.slice(2)];
+      found.set(k, egressOf(addr, await runner.run('ip', [`-${family}`, '-j', 'route', 'get', addr])));
+    }));
   }
-  return out;
+  return routes.map((r) => ({ mark: r.mark, family: r.family, ...found.get(`${r.family}|${r.addr}`)! }));
+}
+
+/** Next hop and device from `ip -j route get ADDR`; a failed lookup or a local address has no device. */
+export function egressOf(addr: string, res: { code: number; stdout: string }): { nexthop: string; device: string | null } {
+  let got: RouteGet | undefined;
+  try {
+    got = res.code === 0 ? (JSON.parse(res.stdout) as RouteGet[])[0] : undefined;
+  } catch {
+    got = undefined;
+  }
+  const device = typeof got?.dev === 'string' && got.dev !== 'lo' && got.type !== 'local' ? got.dev : null;
+  return { nexthop: typeof got?.gateway === 'string' ? got.gateway : addr, device };
 }
 
 /** Packets sent to real servers (and dropped for want of a route) by the local-VIP path. */

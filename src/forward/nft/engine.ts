@@ -7,7 +7,7 @@ import { CommandRunner } from './commands.js';
 import { isActiveState, parseConntrackLine, parseQueueProc, type CtEntry } from './conntrack-line.js';
 import { parseDrFlows } from './dr-flows.js';
 import { syncDrRoutes, type DrRoute } from './dr-routes.js';
-import { renderDrLocal, renderDrLocalDelete, resolveDrLocal } from './dr-local.js';
+import { drLocalCounters, renderDrLocal, renderDrLocalDelete, resolveDrLocal } from './dr-local.js';
 import { NftNativeError, NftServiceError, TunUnsupportedError } from './errors.js';
 import { destIdentity, isLvsdMark, MARK_BASE, MARK_MASK, MarkAllocator } from './marks.js';
 import { ensureHelperBuilt, spawnHelper } from './native-helper.js';
@@ -34,6 +34,9 @@ export interface KernelCounters extends Record<KernelCounterName, number> {
   queueDropped: number;
   userDropped: number;
   queueLength: number;
+  /** DR to a local VIP (dr-local.ts): packets sent to a real server, and dropped for want of a route to it. */
+  drLocal: number;
+  drLocalNoRoute: number;
 }
 
 export class NftEngine {
@@ -152,7 +155,8 @@ export class NftEngine {
 
   /** nft counters of the table plus the kernel queue's drop counters. */
   async kernelCounters(): Promise<KernelCounters> {
-    const out = { queueDropped: 0, userDropped: 0, queueLength: 0 } as KernelCounters;
+    const local = await drLocalCounters(this.runner);
+    const out = { queueDropped: 0, userDropped: 0, queueLength: 0, drLocal: local.drlocal, drLocalNoRoute: local.drlocalnoroute } as KernelCounters;
     for (const c of COUNTERS) out[c] = 0;
     const r = await this.runner.run('nft', ['list', 'counters', 'table', 'inet', TABLE]);
     const re = /counter (\w+) \{\s*packets (\d+) bytes (\d+)/g;
