@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { parseConntrackLine, parseQueueProc } from '../../src/forward/nft/conntrack-line.js';
-import { decodeRecord, encodeVerdict, PACKET_RECORD_SIZE, RecordSplitter } from '../../src/forward/nft/queue-record.js';
+import { decodeRecord, encodeVerdict, PACKET_RECORD_SIZE } from '../../src/forward/nft/queue-record.js';
 import { MarkAllocator, isLvsdMark } from '../../src/forward/nft/marks.js';
 import { renderRuleset } from '../../src/forward/nft/ruleset.js';
 
@@ -34,19 +34,6 @@ describe('queue records', () => {
     Buffer.from('20010db8000300000000000000000010', 'hex').copy(b, 36);
     expect(decodeRecord(b)).toEqual({ kind: 'packet', id: 42, family: 6, l4proto: 6, flags: 1, mark: 7, sport: 40000, dport: 80, saddr: '2001:db8:1::2', daddr: '2001:db8:3::10' });
     expect([...encodeVerdict(42, true, 0x4c000001)]).toEqual([42, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0x4c]);
-  });
-  it('splits any chunking of a byte stream into the same records (fuzz)', () => {
-    fc.assert(fc.property(fc.uint8Array({ minLength: 0, maxLength: 600 }), fc.array(fc.nat(100), { maxLength: 10 }), (bytes, cuts) => {
-      const buf = Buffer.from(bytes);
-      const whole = new RecordSplitter().push(buf);
-      const s = new RecordSplitter();
-      const parts: ReturnType<RecordSplitter['push']> = [];
-      let off = 0;
-      for (const c of cuts) { parts.push(...s.push(buf.subarray(off, Math.min(buf.length, off + c)))); off = Math.min(buf.length, off + c); }
-      parts.push(...s.push(buf.subarray(off)));
-      expect(parts).toEqual(whole);
-      expect(whole.length).toBe(Math.floor(buf.length / PACKET_RECORD_SIZE));
-    }), { numRuns: 500 });
   });
 });
 

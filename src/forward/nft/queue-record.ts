@@ -206,16 +206,3 @@ export class RecordReader {
     this.pending = off < buf.length ? Buffer.from(buf.subarray(off)) : null;
   }
 }
-
-/** Splits a byte stream of 56-byte records; keeps the remainder for the next chunk. */
-export class RecordSplitter {
-  private pending: Buffer = Buffer.alloc(0);
-  push(chunk: Buffer): QueueRecord[] {
-    const buf = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
-    const out: QueueRecord[] = [];
-    let off = 0;
-    for (; off + PACKET_RECORD_SIZE <= buf.length; off += PACKET_RECORD_SIZE) out.push(decodeRecord(buf, off));
-    this.pending = Buffer.from(buf.subarray(off));
-    return out;
-  }
-}
