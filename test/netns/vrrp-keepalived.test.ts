@@ -1,10 +1,11 @@
 // Interop with the real keepalived (Debian's 2.2.7): keepalived in r1, lvsd in r2, one VRID.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { encodeAdvert, encodeIpv4Header } from '../../src/vrrp/codec.js';
 import { join } from 'node:path';
-import { addrs, hasArping, hasKeepalived, isRoot, killKeepalivedHard, makeLab, nsExec, probeUntil, readLines, sleep, startEcho, startHarness, startKeepalived, waitLinkLocal, type Lab, type Proc } from '../vrrp/netns-helpers.js';
+import { addrs, hasArping, hasKeepalived, isRoot, killKeepalivedHard, nsExec, probeUntil, readLines, sleep, startHarness, startKeepalived, type Lab, type Proc } from '../vrrp/netns-helpers.js';
+import { useTwoRouterLab } from './two-router-lab.js';
 
 const reason = !isRoot ? 'needs root' : !hasKeepalived ? 'needs /usr/sbin/keepalived (Debian package keepalived)' : '';
 if (reason) console.log(`test/netns/vrrp-keepalived: skipped, ${reason}`);
@@ -107,17 +108,7 @@ d('lvsd and keepalived 2.2.7 as the two routers of one VRID', () => {
     for (const r of ['r1', 'r2']) for (const v of [`${VIP4}/24`, `${VIP6}/64`]) try { nsExec(lab.names[r], ['ip', 'addr', 'del', v, 'dev', 'eth0']); } catch { /* absent */ }
   };
 
-  beforeAll(async () => {
-    lab = makeLab('vrrpka');
-    startEcho(lab, 'r1');
-    startEcho(lab, 'r2');
-    await waitLinkLocal(lab, ['r1', 'r2']);
-  });
-  // A failed test must not leave its routers running into the next one.
-  afterEach(async () => {
-    if (lab) await stopAll();
-  });
-  afterAll(() => lab?.cleanup());
+  useTwoRouterLab('vrrpka', { ready: (l) => (lab = l), afterEachTest: stopAll });
 
   it('v2 multicast: lvsd (150) preempts keepalived (100); keepalived takes over when lvsd is SIGKILLed', async () => {
     const k = ka({ version: 2, priority: 100, advertInt: 1 });

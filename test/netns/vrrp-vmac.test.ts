@@ -1,11 +1,12 @@
 // use_vmac between two lvsd VRRP harnesses in network namespaces on a bridge, with a client
 // namespace: the VIP lives on a macvlan carrying 00:00:5e:00:01:VRID, so the client's neighbour
 // entry for the VIP never changes across a failover (the point of vmac).
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { execFileSync, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { harnessPath, hasKeepalived, isRoot, killKeepalivedHard, makeLab, nsExec, probeUntil, Proc, startEcho, startHarness, startKeepalived, waitLinkLocal, type Lab } from '../vrrp/netns-helpers.js';
+import { harnessPath, hasKeepalived, isRoot, killKeepalivedHard, nsExec, probeUntil, Proc, startHarness, startKeepalived, type Lab } from '../vrrp/netns-helpers.js';
+import { useTwoRouterLab } from './two-router-lab.js';
 
 if (!isRoot) console.log('test/netns/vrrp-vmac: skipped, needs root for network namespaces, macvlan and raw sockets');
 const d = isRoot ? describe : describe.skip;
@@ -68,21 +69,15 @@ d('use_vmac between network namespaces', () => {
     for (const r of ['r1', 'r2']) nsExec(lab.names[r], ['sysctl', '-q', '-w', 'net.ipv4.conf.eth0.arp_ignore=0', 'net.ipv4.conf.eth0.arp_filter=0']);
   };
 
-  beforeAll(async () => {
-    lab = makeLab('vmac');
+  useTwoRouterLab('vmac', {
+    ready: (l) => (lab = l),
     // As with keepalived (checked by hand: same result), a router that ARPs for the client out of
     // its base interface while answering from the VIP names the VIP as sender with the base MAC
     // (arp_announce 0), which moves the client's entry off the virtual MAC. arp_announce 2 on the
     // base (README: use_vmac) makes it name its own address instead.
-    for (const r of ['r1', 'r2']) nsExec(lab.names[r], ['sysctl', '-q', '-w', 'net.ipv4.conf.eth0.arp_announce=2']);
-    startEcho(lab, 'r1');
-    startEcho(lab, 'r2');
-    await waitLinkLocal(lab, ['r1', 'r2']);
+    setup: (l) => { for (const r of ['r1', 'r2']) nsExec(l.names[r], ['sysctl', '-q', '-w', 'net.ipv4.conf.eth0.arp_announce=2']); },
+    afterEachTest: stopAll,
   });
-  afterEach(async () => {
-    if (lab) await stopAll();
-  });
-  afterAll(() => lab?.cleanup());
 
   it('the VIP sits on vrrp.VRID with the virtual MAC; the client keeps that MAC across a failover; stop removes the vmac', async () => {
     expect(sysctl('r1', 'net/ipv4/conf/eth0/arp_ignore')).toBe('0');

@@ -1,11 +1,12 @@
 // Two lvsd VRRP runtimes (harness child processes) in network namespaces joined by a bridge, with a
 // client namespace reaching a TCP service through the VIP.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { createRequire } from 'node:module';
 import { chmodSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { spawn, execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { addrs, hasArping, isRoot, makeLab, nsExec, probe, probeUntil, readLines, sleep, startEcho, startHarness, waitLinkLocal, type Lab, Proc } from '../vrrp/netns-helpers.js';
+import { addrs, hasArping, isRoot, nsExec, probe, probeUntil, readLines, sleep, startHarness, type Lab, Proc } from '../vrrp/netns-helpers.js';
+import { useTwoRouterLab } from './two-router-lab.js';
 import { encodeAdvert, encodeIpv4Header } from '../../src/vrrp/codec.js';
 
 if (!isRoot) console.log('test/netns/vrrp: skipped, needs root for network namespaces and raw sockets');
@@ -37,17 +38,7 @@ d('lvsd VRRP between network namespaces', () => {
     for (const r of ['r1', 'r2']) for (const v of [`${VIP4}/24`, `${VIP6}/128`]) try { nsExec(lab.names[r], ['ip', 'addr', 'del', v, 'dev', 'eth0']); } catch { /* absent */ }
   };
 
-  beforeAll(async () => {
-    lab = makeLab('vrrp');
-    startEcho(lab, 'r1');
-    startEcho(lab, 'r2');
-    await waitLinkLocal(lab, ['r1', 'r2']);
-  });
-  // A failed test must not leave its routers running into the next one.
-  afterEach(async () => {
-    if (lab) await stopAll();
-  });
-  afterAll(() => lab?.cleanup());
+  useTwoRouterLab('vrrp', { ready: (l) => (lab = l), afterEachTest: stopAll });
 
   it('v2 advert_int 1: the higher priority wins, holds the VIP, serves the client; SIGKILL moves it', async () => {
     const spec = (p: number) => inst4(p, { version: 2, advertInt: 1 });
