@@ -14,6 +14,8 @@ export const BACK = { r1: '198.51.100.1', r2: '198.51.100.2' } as const;
 /** The real servers' addresses on the back bridge (s1, s2). */
 export const RS = ['198.51.100.11', '198.51.100.12'];
 export type Director = keyof typeof BACK;
+/** Director sysctls for a forwarding director whose clients and real servers share no link (no ICMP redirects). */
+export const FORWARD_NO_REDIRECTS = ['net.ipv4.ip_forward=1', 'net.ipv4.conf.all.send_redirects=0', 'net.ipv4.conf.eth1.send_redirects=0'];
 /** A director's lvsd.conf, given its name, VRRP priority and control socket path. */
 export type DirectorConf = (name: Director, priority: number, sock: string) => string;
 

@@ -7,7 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
 import { hasArping, isRoot, nsExec, sleep } from '../vrrp/netns-helpers.js';
-import { BACK, LvsdPair, RS, type Director } from './lvsd-pair.js';
+import { directorConf } from './director-conf.js';
+import { BACK, LvsdPair, type Director } from './lvsd-pair.js';
 import { FETCH_JS, SERVER_JS } from './nft-topology.js';
 
 if (!isRoot) console.log('test/netns/nft-vrrp-failover: skipped, needs root for network namespaces, nftables and raw sockets');
@@ -17,36 +18,7 @@ const d = isRoot && hasArping ? describe : describe.skip;
 const VIP = '192.0.2.100';
 type Reply = { rs?: string; client?: string; error?: string };
 
-function conf(name: Director, priority: number, sock: string): string {
-  return `global_defs {
-    router_id ${name}
-}
-lvsd_defs {
-    engine nft
-    drain_timeout 1
-    control_socket ${sock}
-}
-vrrp_instance VI_1 {
-    state BACKUP
-    interface eth0
-    virtual_router_id 52
-    priority ${priority}
-    version 3
-    advert_int 0.5
-    garp_master_delay 0
-    garp_master_repeat 2
-    virtual_ipaddress {
-        ${VIP}/24
-    }
-}
-virtual_server ${VIP} 80 {
-    lvs_sched rr
-    lvs_method FULLNAT
-    protocol TCP
-${RS.map((a) => `    real_server ${a} 8080 {\n    }`).join('\n')}
-}
-`;
-}
+const conf = directorConf({ vrid: 52, vips: [`${VIP}/24`], service: VIP, method: 'FULLNAT', rsPort: 8080, engine: 'nft' });
 
 d('two lvsd directors: VRRP moves an nft FULLNAT service', () => {
   let pair: LvsdPair;

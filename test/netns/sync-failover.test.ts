@@ -7,7 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
 import { isRoot, nsExec, sleep } from '../vrrp/netns-helpers.js';
-import { LvsdPair, RS, type Director } from './lvsd-pair.js';
+import { directorConf } from './director-conf.js';
+import { LvsdPair, RS } from './lvsd-pair.js';
 import { SERVER_JS } from './nft-topology.js';
 import type { NsLvsd } from './ns-lvsd.js';
 
@@ -30,37 +31,7 @@ const [url, ...froms] = process.argv.slice(1);
   console.log(JSON.stringify(out)); })();
 `;
 
-function conf(name: Director, priority: number, sock: string): string {
-  return `global_defs {
-    router_id ${name}
-    lvs_sync_daemon eth0 VI_1 id 52
-}
-lvsd_defs {
-    drain_timeout 1
-    control_socket ${sock}
-}
-vrrp_instance VI_1 {
-    state BACKUP
-    interface eth0
-    virtual_router_id 52
-    priority ${priority}
-    version 3
-    advert_int 0.5
-    garp_master_delay 0
-    garp_master_repeat 2
-    virtual_ipaddress {
-        ${VIP}/24
-    }
-}
-virtual_server ${VIP} 80 {
-    lvs_sched rr
-    lvs_method NAT
-    protocol TCP
-    persistence_timeout 600
-${RS.map((a) => `    real_server ${a} 8080 {\n    }`).join('\n')}
-}
-`;
-}
+const conf = directorConf({ vrid: 52, vips: [`${VIP}/24`], service: VIP, method: 'NAT', rsPort: 8080, syncId: 52, persistenceTimeout: 600 });
 
 d('two lvsd directors: connection sync carries persistence across a failover', () => {
   let pair: LvsdPair;

@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
 import { isRoot, nsExec } from '../vrrp/netns-helpers.js';
 import { establishedRow, KEPT_ALIVE_SERVER_JS, KeptAliveClient } from './kept-alive-client.js';
-import { LvsdPair, RS, type Director } from './lvsd-pair.js';
+import { directorConf } from './director-conf.js';
+import { FORWARD_NO_REDIRECTS, LvsdPair, RS, type Director } from './lvsd-pair.js';
 
 if (!isRoot) console.log('test/netns/sync-nat-failover: skipped, needs root for network namespaces, nftables and raw sockets');
 const d = isRoot ? describe : describe.skip;
@@ -17,45 +18,14 @@ const VIP = '192.0.2.100';
 /** The real servers' default gateway, moved by VRRP with the VIP (LVS-NAT's usual set-up). */
 const GW = '198.51.100.254';
 
-function conf(name: Director, priority: number, sock: string): string {
-  return `global_defs {
-    router_id ${name}
-    lvs_sync_daemon eth0 VI_1 id 54
-}
-lvsd_defs {
-    engine nft
-    drain_timeout 1
-    control_socket ${sock}
-}
-vrrp_instance VI_1 {
-    state BACKUP
-    interface eth0
-    virtual_router_id 54
-    priority ${priority}
-    version 3
-    advert_int 0.5
-    garp_master_delay 0
-    garp_master_repeat 2
-    virtual_ipaddress {
-        ${VIP}/24
-        ${GW}/24 dev eth1
-    }
-}
-virtual_server ${VIP} 80 {
-    lvs_sched rr
-    lvs_method NAT
-    protocol TCP
-${RS.map((a) => `    real_server ${a} 80 {\n    }`).join('\n')}
-}
-`;
-}
+const conf = directorConf({ vrid: 54, vips: [`${VIP}/24`, `${GW}/24 dev eth1`], service: VIP, method: 'NAT', rsPort: 80, syncId: 54, engine: 'nft' });
 
 d('two lvsd directors: a NAT connection survives the MASTER through connection sync', () => {
   let pair: LvsdPair;
   let client: KeptAliveClient | null = null;
 
   beforeAll(async () => {
-    pair = new LvsdPair({ area: 'sync', conf, directorSysctls: ['net.ipv4.ip_forward=1', 'net.ipv4.conf.all.send_redirects=0', 'net.ipv4.conf.eth1.send_redirects=0'] });
+    pair = new LvsdPair({ area: 'sync', conf, directorSysctls: FORWARD_NO_REDIRECTS });
     await pair.startRealServers(KEPT_ALIVE_SERVER_JS, (ns) => nsExec(ns, ['ip', 'route', 'add', 'default', 'via', GW]));
   }, 30_000);
 
