@@ -234,6 +234,8 @@ export class NftForwarder {
       nft_icmp_unknown: k?.icmpunknown ?? 0,
       nft_queue_dropped: k?.queueDropped ?? 0,
       nft_user_dropped: k?.userDropped ?? 0,
+      // DR to a VIP this director holds whose real server has no route (dropped, never delivered locally).
+      nft_dr_local_noroute: k?.drLocalNoRoute ?? 0,
       // conntrack events the kernel could not deliver (ENOBUFS); the 2 s dump repairs the states
       nft_events_lost: this.engine?.eventsLost ?? 0,
       nft_errors: this.errors,
