@@ -1,9 +1,11 @@
 // One client TCP connection kept alive across a director failover: each ask() sends a request on
 // the same socket and returns which real server answered and from which client port. The sync
 // failover suites use it to show a connection (not just a client) survives the MASTER.
+import { expect } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Lab } from '../vrrp/netns-helpers.js';
+import { RS, type LvsdPair } from './lvsd-pair.js';
 import type { NsLvsd } from './ns-lvsd.js';
 
 /** A real server (`node -e KEPT_ALIVE_SERVER_JS NAME`) on port 80 whose kept-alive connections stay open two minutes. */
@@ -55,6 +57,18 @@ export class KeptAliveClient {
   kill(): void {
     this.proc.kill('SIGKILL');
   }
+}
+
+/**
+ * A client in the pair's client namespace opens its connection to http://vip/ through the MASTER
+ * `master`; its first reply must name a real server (rs1 or rs2). Returns the client, that reply
+ * and the real server's address.
+ */
+export async function connectThroughMaster(pair: LvsdPair, master: NsLvsd, vip: string): Promise<{ client: KeptAliveClient; first: KeptAliveReply; rsAddr: string }> {
+  const client = new KeptAliveClient(pair.lab, pair.ns('cl'), `http://${vip}/`);
+  const first = await client.firstReply(master);
+  expect(first).toMatchObject({ rs: expect.stringMatching(/^rs[12]$/) });
+  return { client, first, rsAddr: RS[Number(first.rs!.slice(2)) - 1]! };
 }
 
 const re = (s: string): string => s.replace(/\./g, '\\.');

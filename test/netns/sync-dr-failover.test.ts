@@ -11,9 +11,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
 import { isRoot, nsExec } from '../vrrp/netns-helpers.js';
-import { establishedRow, KEPT_ALIVE_SERVER_JS, KeptAliveClient } from './kept-alive-client.js';
+import { connectThroughMaster, establishedRow, KEPT_ALIVE_SERVER_JS, type KeptAliveClient } from './kept-alive-client.js';
 import { directorConf } from './director-conf.js';
-import { FORWARD_NO_REDIRECTS, LvsdPair, RS, type Director } from './lvsd-pair.js';
+import { FORWARD_NO_REDIRECTS, LvsdPair, type Director } from './lvsd-pair.js';
 
 if (!isRoot) console.log('test/netns/sync-dr-failover: skipped, needs root for network namespaces, nftables and raw sockets');
 const d = isRoot ? describe : describe.skip;
@@ -53,10 +53,9 @@ d('two lvsd directors: a DR connection survives the MASTER through connection sy
     const programmed = (r: Director): boolean => pair.nftSet(r, 'drsvc4').includes(VIP);
     await a.until(() => programmed('r1') && programmed('r2'), 'both program the VIP', 10_000);
 
-    client = new KeptAliveClient(pair.lab, pair.ns('cl'), `http://${VIP}/`);
-    const first = await client.firstReply(a);
-    expect(first).toMatchObject({ rs: expect.stringMatching(/^rs[12]$/) });
-    const rsAddr = RS[Number(first.rs!.slice(2)) - 1]!;
+    const opened = await connectThroughMaster(pair, a, VIP);
+    client = opened.client;
+    const { first, rsAddr } = opened;
 
     // r1 folds the flow's state from its nft sets (every 2 s); ESTABLISHED is announced and
     // reaches r2 within the 2 s flush time.
@@ -72,7 +71,7 @@ d('two lvsd directors: a DR connection survives the MASTER through connection sy
     await b.untilVrrp('MASTER', 'r2 MASTER', 10_000);
     nsExec(pair.ns('cl'), ['ip', 'neigh', 'flush', 'dev', 'br0']);
 
-    const after = await client.ask(b);
+    const after = await opened.client.ask(b);
     expect(after).toEqual({ rs: first.rs, port: first.port });
   }, 90_000);
 });

@@ -7,9 +7,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
 import { isRoot, nsExec } from '../vrrp/netns-helpers.js';
-import { establishedRow, KEPT_ALIVE_SERVER_JS, KeptAliveClient } from './kept-alive-client.js';
+import { connectThroughMaster, establishedRow, KEPT_ALIVE_SERVER_JS, type KeptAliveClient } from './kept-alive-client.js';
 import { directorConf } from './director-conf.js';
-import { FORWARD_NO_REDIRECTS, LvsdPair, RS, type Director } from './lvsd-pair.js';
+import { FORWARD_NO_REDIRECTS, LvsdPair, type Director } from './lvsd-pair.js';
 
 if (!isRoot) console.log('test/netns/sync-nat-failover: skipped, needs root for network namespaces, nftables and raw sockets');
 const d = isRoot ? describe : describe.skip;
@@ -39,10 +39,9 @@ d('two lvsd directors: a NAT connection survives the MASTER through connection s
     const programmed = (r: Director): boolean => pair.nftSet(r, 'svc4').includes(VIP);
     await a.until(() => programmed('r1'), 'r1 programs the VIP', 10_000);
 
-    client = new KeptAliveClient(pair.lab, pair.ns('cl'), `http://${VIP}/`);
-    const first = await client.firstReply(a);
-    expect(first).toMatchObject({ rs: expect.stringMatching(/^rs[12]$/) });
-    const rsAddr = RS[Number(first.rs!.slice(2)) - 1]!;
+    const opened = await connectThroughMaster(pair, a, VIP);
+    client = opened.client;
+    const { first, rsAddr } = opened;
 
     // r1 follows the flow's state in conntrack; ESTABLISHED is announced and reaches r2 within
     // the 2 s flush time.
@@ -58,7 +57,7 @@ d('two lvsd directors: a NAT connection survives the MASTER through connection s
     expect(ct).toMatch(new RegExp(`ESTABLISHED src=192\\.0\\.2\\.10 dst=${VIP.replace(/\./g, '\\.')} sport=${first.port} dport=80 .*src=${rsAddr.replace(/\./g, '\\.')} dst=192\\.0\\.2\\.10 sport=80 dport=${first.port} .*mark=`));
     for (const n of ['cl', 's1', 's2']) nsExec(pair.ns(n), ['ip', 'neigh', 'flush', 'all']);
 
-    const after = await client.ask(b);
+    const after = await opened.client.ask(b);
     expect(after).toEqual({ rs: first.rs, port: first.port });
   }, 90_000);
 });
