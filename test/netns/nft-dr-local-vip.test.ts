@@ -4,12 +4,16 @@
 // would deliver the packets to the director itself. Root test in the router topology.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createTable, type DestSpec, type IpvsTable, type ServiceSpec } from '../../src/ipvs/index.js';
 import { NftEngine, servicesFromTable, TableDirector } from '../../src/forward/nft/index.js';
 import { drLocalCounters } from '../../src/forward/nft/dr-local.js';
 import { CommandRunner } from '../../src/forward/nft/commands.js';
 import { BYPASS_CLIENT4, BYPASS_CLIENT6, BYPASS_DIRECTOR4, BYPASS_DIRECTOR6, DrBypassTopology } from './nft-dr-topology.js';
 import { FETCH_JS, UDP_JS, VIP4, VIP6, rs4, rs6 } from './nft-topology.js';
+import { NsLvsd } from './ns-lvsd.js';
 
 const isRoot = process.getuid?.() === 0;
 if (!isRoot) console.log('skipping nft DR local-VIP tests: they need root (network namespaces, nftables)');
@@ -129,4 +133,58 @@ d('nft engine: DR to a VIP the director holds', () => {
     expect(nftTables()).not.toMatch(/lvsd/);
     await engine.start(services());
   }, 60000);
+});
+
+/** The usual keepalived LVS-DR set-up: lvsd's own VRRP instance puts the VIP on the director. */
+function daemonConf(sock: string): string {
+  return [
+    'lvsd_defs {', '    engine nft', `    control_socket ${sock}`, '    drain_timeout 1', '}',
+    'vrrp_instance VI_1 {', '    state BACKUP', '    interface eth0', '    virtual_router_id 61', '    priority 150', '    version 3',
+    '    advert_int 0.5', '    garp_master_delay 0', '    virtual_ipaddress {', `        ${VIP4}/32`, '    }', '}',
+    `virtual_server ${VIP4} 80 {`, '    lvs_sched wrr', '    lvs_method DR', '    protocol TCP',
+    ...[1, 2, 3].flatMap((i) => [`    real_server ${rs4(i)} 80 {`, `        weight ${i}`, '    }']),
+    '}',
+  ].join('\n') + '\n';
+}
+
+d('lvsd (engine nft, DR) whose VRRP instance holds the VIP', () => {
+  const topo = new DrBypassTopology();
+  const dir = mkdtempSync(join(tmpdir(), 'lvsd-nft-dr-local-'));
+  const sock = join(dir, 'control.sock');
+  let lvsd: NsLvsd;
+  const ns = (args: string[]): string => spawnSync('ip', ['netns', 'exec', topo.director, ...args], { encoding: 'utf8' }).stdout;
+
+  beforeAll(async () => {
+    await topo.create();
+    // The router reaches the VIP on-link: whoever answers ARP for it (the VRRP master) gets it.
+    topo.exec(topo.router, ['ip', 'route', 'replace', `${VIP4}/32`, 'dev', 'br0']);
+    const conf = join(dir, 'lvsd.conf');
+    writeFileSync(conf, daemonConf(sock));
+    lvsd = new NsLvsd(topo.director, conf, sock);
+    await lvsd.started();
+    expect({ exit: lvsd.proc.exitCode, stderr: lvsd.stderr }).toEqual({ exit: null, stderr: '' });
+  }, 90000);
+
+  afterAll(async () => {
+    try {
+      await lvsd?.kill();
+    } finally {
+      topo.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30000);
+
+  it('as MASTER it holds the VIP and forwards: wrr 1:2:3 exact, the real client seen', async () => {
+    await lvsd.untilVrrp('MASTER', 'VRRP MASTER', 20000);
+    await lvsd.until(() => ns(['ip', '-4', 'addr', 'show', 'dev', 'eth0']).includes(`${VIP4}/32`) && /table ip lvsd/.test(ns(['nft', 'list', 'tables'])), 'VIP held and table ip lvsd programmed', 20000);
+    const rs = JSON.parse(await topo.runClient(FETCH_JS, [`http://${VIP4}/`, '12'])) as Reply[];
+    expect(rs.map((r) => r.client ?? r.error)).toEqual(Array(12).fill(BYPASS_CLIENT4));
+    expect(counts(rs)).toEqual({ rs1: 2, rs2: 4, rs3: 6 });
+  }, 60000);
+
+  it('SIGTERM: exit 0, tables ip/ip6/inet lvsd gone', async () => {
+    lvsd.proc.kill('SIGTERM');
+    expect(await lvsd.exited).toBe(0);
+    expect(ns(['nft', 'list', 'tables'])).not.toMatch(/lvsd/);
+  }, 30000);
 });
