@@ -98,6 +98,17 @@ d('nft engine: DR to a VIP the director holds', () => {
     expect(counts(replies)).toEqual({ rs1: 1, rs2: 1, rs3: 1 });
   });
 
+  it('fragmented UDP (3000 bytes): reassembled at defrag, cloned whole and refragmented towards the real server', async () => {
+    const before = await engine.kernelCounters();
+    const replies: (Reply & { len?: number })[] = [];
+    for (let i = 0; i < 3; i++) replies.push(JSON.parse(await topo.runClient(UDP_JS, [VIP4, '5353', '3000'])) as Reply);
+    expect(replies.map((r) => [r.client ?? r.error, r.len])).toEqual(Array(3).fill([BYPASS_CLIENT4, 3000]));
+    expect(counts(replies)).toEqual({ rs1: 1, rs2: 1, rs3: 1 });
+    const after = await engine.kernelCounters();
+    expect(after.fragments - before.fragments).toBe(9);
+    expect(after.drLocal - before.drLocal).toBe(3);
+  });
+
   it('IPv6 VIP service: round robin, real client seen', async () => {
     const rs = await fetch(`http://[${VIP6}]:80/`, 6);
     expect(rs.map((r) => r.client ?? r.error)).toEqual(Array(6).fill(BYPASS_CLIENT6));
