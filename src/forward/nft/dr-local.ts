@@ -3,9 +3,11 @@
 // at 31000) and it would be delivered locally. IPVS intercepts at LOCAL_IN; lvsd intercepts
 // earlier, at prerouting priority -120 (after `pre` -140 and `dr_track` -130 of `table inet lvsd`
 // have set the dest's mark): a marked packet whose destination is local is cloned by `dup to RS
-// device DEV` (nf_dup_ipv4/6: TTL/hop limit decremented, routed to the real server as the next
-// hop, so it leaves unchanged with dst = VIP towards the real server's MAC: exactly DR) and the
-// original is dropped. Routed VIPs (not local) keep the policy routes of dr-routes.ts.
+// device DEV` and the original is dropped. nf_dup_ipv4/6 (net/ipv4/netfilter/nf_dup_ipv4.c)
+// decrements the TTL/hop limit at PREROUTING, routes the clone with the real server as known next
+// hop (FLOWI_FLAG_KNOWN_NH), so it leaves unchanged with dst = VIP towards the real server's MAC:
+// exactly DR. The clone is untracked and gets DF set (a reassembled datagram is still
+// refragmented: the netns test sends 3000-byte UDP). Routed VIPs (not local) keep the policy routes of dr-routes.ts.
 //
 // Why `dup` in `ip`/`ip6` tables and not netdev `fwd`: the mark is set in the inet table at
 // prerouting, after the netdev ingress hook, so only a prerouting chain can see it; `dup` exists

@@ -1,6 +1,8 @@
 // DR forwarding by policy routing: a DR dest's mark selects a routing table of its own whose
 // default route points at the real server, so the packet leaves unchanged (dst = VIP) towards the
 // real server's MAC. The table number is the mark itself; rules use one preference. Shell.
+// A VIP that is a local address never reaches these rules (`lookup local` comes first): see
+// dr-local.ts.
 
 import type { CommandRunner } from './commands.js';
 import { isLvsdMark } from './marks.js';

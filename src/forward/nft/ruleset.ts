@@ -7,7 +7,8 @@
 //            single NFQUEUE rule the native helper installs (nft(8) cannot write it)
 //   nat_pre  (-100) verdict mark -> ct mark; DNAT by ct mark (NAT, FULLNAT)
 //   nat_post (100)  FULLNAT: SNAT by ct mark (or masquerade)
-// DR flows are not rewritten: their mark selects a policy-routing table (see dr-routes.ts).
+// DR flows are not rewritten: their mark selects a policy-routing table (see dr-routes.ts), or,
+// when the VIP is a local address, `table ip/ip6 lvsd` clones them to the real server (dr-local.ts).
 //
 // DR services bypass conntrack: the real servers may reply straight to the client, so the
 // director sees one direction only, which conntrack takes for invalid (the skb loses its ct and
