@@ -30,6 +30,9 @@ export function tableState(proto: string, ctState: string): ConnState {
   }
 }
 
+/** A connection a new SYN may replace (IPVS conn_reuse_mode 1: TIME_WAIT and CLOSE). */
+const isClosed = (c: Conn): boolean => c.state === 'TIME_WAIT' || c.state === 'CLOSE';
+
 interface Tracked {
   conn: Conn;
   /** When lvsd picked it (a dump may not show a flow conntrack has not confirmed yet). */
@@ -50,11 +53,17 @@ export class TableDirector implements NftDirector {
   pickFor(flow: FlowKey, nowMs: number): PickResult {
     const svc = this.serviceFor(flow);
     if (!svc) return { kind: 'no-dest', reason: 'unknown service' };
+    const key = flowKey(flow.proto, flow.saddr, flow.sport, flow.daddr, flow.dport);
+    const old = this.conns.get(key);
+    // The same connection queued again (a SYN retransmitted while its first copy waited in the
+    // queue, or after a lost verdict) keeps its real server, as IPVS's ip_vs_in does when
+    // is_new_conn_expected() says no: only a closed one (TIME_WAIT, CLOSE) is scheduled anew.
+    if (old && old.conn.service === svc && !old.conn.dest.removed && !isClosed(old.conn)) {
+      return { kind: 'dest', serviceId: svc.keyText, destId: old.conn.dest.id, addr: old.conn.dest.addr, port: old.conn.dest.port };
+    }
     const r = this.table.schedule(svc, { clientAddr: flow.saddr, clientPort: flow.sport, vaddr: flow.daddr, vport: flow.dport }, nowMs);
     if (!r.ok) return { kind: 'no-dest', reason: r.message };
-    const key = flowKey(flow.proto, flow.saddr, flow.sport, flow.daddr, flow.dport);
-    // A reused tuple (the kernel re-queued a flow lvsd still tracks): the old entry ends here.
-    const old = this.conns.get(key);
+    // A reused tuple (a closed flow lvsd still tracks, queued again as new): the old entry ends here.
     if (old) this.table.drop(old.conn);
     this.conns.set(key, { conn: r.conn, pickedAt: nowMs, seen: { inPkts: 0, inBytes: 0, outPkts: 0, outBytes: 0 } });
     return { kind: 'dest', serviceId: svc.keyText, destId: r.dest.id, addr: r.dest.addr, port: r.dest.port };
