@@ -3,9 +3,10 @@
 // engine adopts the table.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createRequire } from 'node:module';
-import { createTable, type IpvsTable, type ServiceSpec } from '../../src/ipvs/index.js';
+import { type IpvsTable, type ServiceSpec } from '../../src/ipvs/index.js';
 import { NftEngine, servicesFromTable, TableDirector } from '../../src/forward/nft/index.js';
 import { CLIENT4, FETCH_JS, HOLD_JS, RAW_TCP_JS, Topology, VIP4, rs4 } from './nft-topology.js';
+import { startEngine, stopEngine, tableWith } from './nft-engine-lab.js';
 
 const isRoot = process.getuid?.() === 0;
 if (!isRoot) console.log('skipping nft bad-input netns tests: they need root (network namespaces, nftables)');
@@ -28,18 +29,12 @@ d('nft engine: bad input and a killed daemon', () => {
 
   beforeAll(async () => {
     await topo.create();
-    table = createTable();
-    table.applySpec({ services: spec() }, now());
-    engine = new NftEngine(new TableDirector(table, now), { netns: topo.director, queueNum: 11, queueMaxLen: 256 });
-    await engine.start(servicesFromTable(table));
+    table = tableWith(spec(), now());
+    engine = await startEngine(topo, table, servicesFromTable(table), { queueNum: 11, queueMaxLen: 256 }, now);
   }, 60000);
 
   afterAll(async () => {
-    try {
-      await engine?.stop();
-    } finally {
-      topo.destroy();
-    }
+    await stopEngine(engine, topo);
   }, 30000);
 
   it('TUN is refused at start with a clear error on this kernel (no ipip)', async () => {
@@ -94,8 +89,7 @@ d('nft engine: bad input and a killed daemon', () => {
     const orphan = await fetch(1);
     expect(orphan[0].rs).toBeUndefined();
     expect((await engine.kernelCounters()).unscheduled).toBeGreaterThan(before.unscheduled);
-    engine = new NftEngine(new TableDirector(table, now), { netns: topo.director, queueNum: 11, queueMaxLen: 256 });
-    await engine.start(servicesFromTable(table));
+    engine = await startEngine(topo, table, servicesFromTable(table), { queueNum: 11, queueMaxLen: 256 }, now);
     expect((await next()).rs).toBe(first.rs);
     const fresh = await fetch(3);
     expect(fresh.every((r) => r.client === CLIENT4)).toBe(true);

@@ -14,6 +14,7 @@ import { pino } from 'pino';
 import { TableDirector } from '../../src/forward/nft/index.js';
 import { createTable } from '../../src/ipvs/index.js';
 import { CLIENT4, FETCH_JS, HOLD_JS, lvsadmRows as rows, Topology, UDP_JS, VIP4, rs4 } from './nft-topology.js';
+import { stopDaemon } from './nft-engine-lab.js';
 import { NsLvsd } from './ns-lvsd.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -80,13 +81,8 @@ d('lvsd with engine nft (daemon in a network namespace)', () => {
   }, 90000);
 
   afterAll(async () => {
-    try {
-      await lvsd?.kill();
-      // lvsd died or was killed: remove what it left in the director's namespace with it.
-    } finally {
-      topo.destroy();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    // lvsd died or was killed: remove what it left in the director's namespace with it.
+    await stopDaemon(lvsd, topo, dir);
   }, 30000);
 
   it('programs table inet lvsd for the nft services and the proxy listens on none of them', () => {

@@ -5,12 +5,13 @@
 // and a clean SIGTERM (table and policy-routing rules gone).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { BYPASS_CLIENT4, DrBypassTopology } from './nft-dr-topology.js';
 import { FETCH_JS, HOLD_JS, lvsadmRows, VIP4, rs4 } from './nft-topology.js';
+import { stopDaemon } from './nft-engine-lab.js';
 import { NsLvsd } from './ns-lvsd.js';
 import { sendIcmpError } from './nft-dr-icmp-tools.js';
 
@@ -69,12 +70,7 @@ d('lvsd with engine nft, DR, replies bypassing the director', () => {
   }, 90000);
 
   afterAll(async () => {
-    try {
-      await lvsd?.kill();
-    } finally {
-      topo.destroy();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    await stopDaemon(lvsd, topo, dir);
   }, 30000);
 
   it('closed flows: each real server saw the real client; lvsadm shows them inactive, -c lists them', async () => {

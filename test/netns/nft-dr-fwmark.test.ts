@@ -3,11 +3,12 @@
 // flow sets, not in conntrack. Root test in the router topology (nft-dr-topology.ts).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
-import { createTable, type DestSpec, type IpvsTable, type ServiceSpec } from '../../src/ipvs/index.js';
-import { NftEngine, servicesFromTable, TableDirector } from '../../src/forward/nft/index.js';
+import { type DestSpec, type IpvsTable, type ServiceSpec } from '../../src/ipvs/index.js';
+import { NftEngine, servicesFromTable } from '../../src/forward/nft/index.js';
 import { until } from './nft-dr-icmp-tools.js';
 import { BYPASS_CLIENT4, BYPASS_CLIENT6, DrBypassTopology } from './nft-dr-topology.js';
 import { FETCH_JS, HOLD_JS, UDP_JS, VIP4, VIP6, rs4, rs6 } from './nft-topology.js';
+import { startEngine, stopEngine, tableWith } from './nft-engine-lab.js';
 
 const isRoot = process.getuid?.() === 0;
 if (!isRoot) console.log('skipping nft fwmark DR tests: they need root (network namespaces, nftables)');
@@ -65,18 +66,12 @@ d('nft engine: fwmark DR services with replies that bypass the director', () => 
     await topo.create();
     // The usual place: a mangle-priority chain, after conntrack (-200).
     setOperator(-150);
-    table = createTable();
-    table.applySpec({ services: specs() }, now());
-    engine = new NftEngine(new TableDirector(table, now), { netns: topo.director, queueNum: 12 });
-    await engine.start(services());
+    table = tableWith(specs(), now());
+    engine = await startEngine(topo, table, services(), { queueNum: 12 }, now);
   }, 60000);
 
   afterAll(async () => {
-    try {
-      await engine?.stop();
-    } finally {
-      topo.destroy();
-    }
+    await stopEngine(engine, topo);
   }, 30000);
 
   it('IPv4, marked at mangle priority: real client seen, wrr 1:2:3 exact, any marked port', async () => {

@@ -5,11 +5,12 @@
 // needed" (IPv4) or "packet too big" (IPv6) to the VIP, which the router routes to the director.
 // Without steering the real server never learns the path MTU and a large answer stalls.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createTable, type DestSpec, type IpvsTable, type ServiceSpec } from '../../src/ipvs/index.js';
-import { NftEngine, servicesFromTable, TableDirector } from '../../src/forward/nft/index.js';
+import { type DestSpec, type IpvsTable, type ServiceSpec } from '../../src/ipvs/index.js';
+import { NftEngine, servicesFromTable } from '../../src/forward/nft/index.js';
 import { IcmpListener, sendIcmpError, until } from './nft-dr-icmp-tools.js';
 import { BYPASS_CLIENT4, BYPASS_CLIENT6, DrBypassTopology } from './nft-dr-topology.js';
 import { HOLD_JS, VIP4, VIP6, rs4, rs6 } from './nft-topology.js';
+import { startEngine, stopEngine, tableWith } from './nft-engine-lab.js';
 
 const isRoot = process.getuid?.() === 0;
 if (!isRoot) console.log('skipping nft DR ICMP tests: they need root (network namespaces, nftables)');
@@ -43,19 +44,13 @@ d('nft engine: ICMP errors about DR flows go to the real server owning the flow'
     await topo.create();
     // The path to the client is narrower than the server LAN: full-size replies need PMTU discovery.
     topo.exec(topo.router, ['ip', 'link', 'set', 'cl', 'mtu', '1280']);
-    table = createTable();
-    table.applySpec({ services: specs() }, now());
-    engine = new NftEngine(new TableDirector(table, now), { netns: topo.director, queueNum: 11 });
-    await engine.start(servicesFromTable(table));
+    table = tableWith(specs(), now());
+    engine = await startEngine(topo, table, servicesFromTable(table), { queueNum: 11 }, now);
   }, 60000);
 
   afterAll(async () => {
     for (const l of listeners) l.stop();
-    try {
-      await engine?.stop();
-    } finally {
-      topo.destroy();
-    }
+    await stopEngine(engine, topo);
   }, 30000);
 
   const listen = async (): Promise<IcmpListener[]> => {

@@ -4,15 +4,16 @@
 // would deliver the packets to the director itself. Root test in the router topology.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTable, type DestSpec, type IpvsTable, type ServiceSpec } from '../../src/ipvs/index.js';
-import { NftEngine, servicesFromTable, TableDirector } from '../../src/forward/nft/index.js';
+import { type DestSpec, type IpvsTable, type ServiceSpec } from '../../src/ipvs/index.js';
+import { NftEngine, servicesFromTable } from '../../src/forward/nft/index.js';
 import { drLocalCounters } from '../../src/forward/nft/dr-local.js';
 import { CommandRunner } from '../../src/forward/nft/commands.js';
 import { BYPASS_CLIENT4, BYPASS_CLIENT6, BYPASS_DIRECTOR4, BYPASS_DIRECTOR6, DrBypassTopology } from './nft-dr-topology.js';
 import { FETCH_JS, UDP_JS, VIP4, VIP6, rs4, rs6 } from './nft-topology.js';
+import { startEngine, stopDaemon, stopEngine, tableWith } from './nft-engine-lab.js';
 import { NsLvsd } from './ns-lvsd.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -66,18 +67,12 @@ d('nft engine: DR to a VIP the director holds', () => {
     vipsLocal(true);
     const r = spawnSync('ip', ['netns', 'exec', topo.director, 'nft', '-f', '-'], { input: OP_TABLE, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(r.stderr);
-    table = createTable();
-    table.applySpec({ services: specs() }, now());
-    engine = new NftEngine(new TableDirector(table, now), { netns: topo.director, queueNum: 14 });
-    await engine.start(services());
+    table = tableWith(specs(), now());
+    engine = await startEngine(topo, table, services(), { queueNum: 14 }, now);
   }, 60000);
 
   afterAll(async () => {
-    try {
-      await engine?.stop();
-    } finally {
-      topo.destroy();
-    }
+    await stopEngine(engine, topo);
   }, 30000);
 
   it('IPv4 VIP service: wrr 1:2:3 exact, the real servers see the real client, packets go by dup', async () => {
@@ -136,8 +131,7 @@ d('nft engine: DR to a VIP the director holds', () => {
 
   it('restart rebuilds the ip/ip6 tables; stop removes them', async () => {
     engine.detach();
-    engine = new NftEngine(new TableDirector(table, now), { netns: topo.director, queueNum: 14 });
-    await engine.start(services());
+    engine = await startEngine(topo, table, services(), { queueNum: 14 }, now);
     expect(nftTables()).toMatch(/table ip lvsd[\s\S]*table ip6 lvsd/);
     expect(counts(await fetch(`http://${VIP4}:80/`, 6))).toEqual({ rs1: 1, rs2: 2, rs3: 3 });
     await engine.stop();
@@ -177,12 +171,7 @@ d('lvsd (engine nft, DR) whose VRRP instance holds the VIP', () => {
   }, 90000);
 
   afterAll(async () => {
-    try {
-      await lvsd?.kill();
-    } finally {
-      topo.destroy();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    await stopDaemon(lvsd, topo, dir);
   }, 30000);
 
   it('as MASTER it holds the VIP and forwards: wrr 1:2:3 exact, the real client seen', async () => {

@@ -1,11 +1,12 @@
 // Root test of the nft engine in network namespaces: nft rules + NFQUEUE + native helper + the
 // ipvs table's schedulers, for NAT, FULLNAT, DR and fwmark services, TCP and UDP, IPv4 and IPv6.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createTable, type IpvsTable, type ServiceSpec, type DestSpec } from '../../src/ipvs/index.js';
-import { NftEngine, servicesFromTable, TableDirector } from '../../src/forward/nft/index.js';
+import { type IpvsTable, type ServiceSpec, type DestSpec } from '../../src/ipvs/index.js';
+import { NftEngine, servicesFromTable } from '../../src/forward/nft/index.js';
 import {
   CLIENT4, DIRECTOR4, FETCH_JS, HOLD_JS, Topology, UDP_JS, VIP4, VIP6, rs4, rs6,
 } from './nft-topology.js';
+import { startEngine, stopEngine, tableWith } from './nft-engine-lab.js';
 
 const isRoot = process.getuid?.() === 0;
 if (!isRoot) console.log('skipping nft netns tests: they need root (network namespaces, nftables)');
@@ -53,18 +54,12 @@ d('nft engine in namespaces', () => {
     await topo.create();
     // The operator's own firewall-mark rule (not lvsd's table): TCP to VIP:7000 gets mark 7.
     topo.exec(topo.director, ['nft', `add table inet op; add chain inet op m { type filter hook prerouting priority -150; }; add rule inet op m ip daddr ${VIP4} tcp dport 7000 meta mark set 7; add rule inet op m ip daddr ${VIP4} tcp dport 8080 meta mark set 8`]);
-    table = createTable();
-    table.applySpec({ services: specs() }, now());
-    engine = new NftEngine(new TableDirector(table, now), { netns: topo.director, queueNum: 7 });
-    await engine.start(services());
+    table = tableWith(specs(), now());
+    engine = await startEngine(topo, table, services(), { queueNum: 7 }, now);
   }, 60000);
 
   afterAll(async () => {
-    try {
-      await engine?.stop();
-    } finally {
-      topo.destroy();
-    }
+    await stopEngine(engine, topo);
   }, 30000);
 
   it('NAT (TCP, IPv4): round robin over the three real servers, which see the real client', async () => {

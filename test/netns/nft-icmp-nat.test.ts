@@ -3,10 +3,11 @@
 // (IPVS does the same rewrite in ip_vs_in_icmp -> ip_vs_icmp_xmit for VS/NAT). Root test in the
 // plain topology (nft-topology.ts: the director is the real servers' gateway).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createTable, type DestSpec, type IpvsTable, type ServiceSpec } from '../../src/ipvs/index.js';
-import { NftEngine, servicesFromTable, TableDirector } from '../../src/forward/nft/index.js';
+import { type DestSpec, type IpvsTable, type ServiceSpec } from '../../src/ipvs/index.js';
+import { NftEngine, servicesFromTable } from '../../src/forward/nft/index.js';
 import { IcmpListener, sendIcmpError, until } from './nft-dr-icmp-tools.js';
 import { CLIENT4, DIRECTOR4, HOLD_JS, Topology, VIP4, VIP6, rs4, rs6 } from './nft-topology.js';
+import { startEngine, stopEngine, tableWith } from './nft-engine-lab.js';
 
 const isRoot = process.getuid?.() === 0;
 if (!isRoot) console.log('skipping nft NAT/FULLNAT ICMP tests: they need root (network namespaces, nftables)');
@@ -34,19 +35,13 @@ d('nft engine: ICMP errors about NAT and FULLNAT flows reach the real server rew
 
   beforeAll(async () => {
     await topo.create();
-    table = createTable();
-    table.applySpec({ services: specs() }, now());
+    table = tableWith(specs(), now());
     const services = servicesFromTable(table, { snatAddr: (s) => (s.keyText.includes(':9000') ? DIRECTOR4 : undefined) });
-    engine = new NftEngine(new TableDirector(table, now), { netns: topo.director, queueNum: 13 });
-    await engine.start(services);
+    engine = await startEngine(topo, table, services, { queueNum: 13 }, now);
   }, 60000);
 
   afterAll(async () => {
-    try {
-      await engine?.stop();
-    } finally {
-      topo.destroy();
-    }
+    await stopEngine(engine, topo);
   }, 30000);
 
   /** Opens a keep-alive flow to URL, sends the error about its reply, returns what each real server got. */

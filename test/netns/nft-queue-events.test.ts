@@ -4,9 +4,10 @@
 // packet and byte counters into the table.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
-import { createTable, type DestSpec, type IpvsTable } from '../../src/ipvs/index.js';
-import { NftEngine, servicesFromTable, TableDirector } from '../../src/forward/nft/index.js';
+import { type DestSpec, type IpvsTable } from '../../src/ipvs/index.js';
+import { NftEngine, servicesFromTable } from '../../src/forward/nft/index.js';
 import { HOLD_JS, Topology, VIP4, rs4 } from './nft-topology.js';
+import { startEngine, stopEngine, tableWith } from './nft-engine-lab.js';
 
 const isRoot = process.getuid?.() === 0;
 if (!isRoot) console.log('skipping nft queue events test: it needs root (network namespaces, nftables)');
@@ -37,16 +38,11 @@ d('nft engine: conntrack events through the helper', () => {
 
   beforeAll(async () => {
     await topo.create();
-    table = createTable();
-    table.applySpec({ services: [{ key: { kind: 'addr', protocol: 'tcp', addr: VIP4, port: 8000 }, scheduler: 'rr', dests: [1, 2, 3].map(dest) }] }, now());
-    engine = new NftEngine(new TableDirector(table, now), { netns: topo.director, queueNum: 11 });
-    await engine.start(servicesFromTable(table));
+    table = tableWith([{ key: { kind: 'addr', protocol: 'tcp', addr: VIP4, port: 8000 }, scheduler: 'rr', dests: [1, 2, 3].map(dest) }], now());
+    engine = await startEngine(topo, table, servicesFromTable(table), { queueNum: 11 }, now);
   }, 60000);
 
-  afterAll(async () => {
-    await engine?.stop();
-    topo.destroy();
-  }, 30000);
+  afterAll(() => stopEngine(engine, topo), 30000);
 
   it('a held flow turns active, its close inactive, and DESTROY drops it with its final counters', async () => {
     const hold = topo.spawnClient(HOLD_JS, [`http://${VIP4}:8000/`]);
