@@ -13,7 +13,7 @@ import { NftForwarder, nftSelector } from '../../src/daemon/nft-forwarder.js';
 import { pino } from 'pino';
 import { TableDirector } from '../../src/forward/nft/index.js';
 import { createTable } from '../../src/ipvs/index.js';
-import { CLIENT4, FETCH_JS, HOLD_JS, lvsadmRows as rows, Topology, UDP_JS, VIP4, rs4 } from './nft-topology.js';
+import { CLIENT4, FETCH_JS, HOLD_JS, lvsadmRows as rows, Topology, UDP_JS, VIP4, rs4, counts, type Reply } from './nft-topology.js';
 import { stopDaemon } from './nft-engine-lab.js';
 import { NsLvsd } from './ns-lvsd.js';
 
@@ -24,13 +24,6 @@ const d = isRoot ? describe : describe.skip;
 /** On the director namespace's own loopback: no clash with anything outside it. */
 const METRICS_PORT = 9917;
 const SCRAPE_JS = `fetch(process.argv[1]).then((r) => r.text()).then((t) => console.log(t), (e) => { console.error(String(e)); process.exit(1); });`;
-
-type Reply = { rs?: string; client?: string; error?: string; localPort?: number };
-const counts = (rs: Reply[]): Record<string, number> => {
-  const c: Record<string, number> = {};
-  for (const r of rs) c[r.rs ?? r.error ?? '?'] = (c[r.rs ?? r.error ?? '?'] ?? 0) + 1;
-  return c;
-};
 
 /** FULLNAT source addresses: the virtual_server's own, and lvsd_defs' for the others. */
 const SNAT_VS = '198.51.100.5';

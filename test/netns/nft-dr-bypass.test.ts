@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { createTable, type DestSpec, type IpvsTable, type ServiceSpec } from '../../src/ipvs/index.js';
 import { NftEngine, servicesFromTable, TableDirector } from '../../src/forward/nft/index.js';
 import { BYPASS_CLIENT4, BYPASS_CLIENT6, DrBypassTopology } from './nft-dr-topology.js';
-import { FETCH_JS, HOLD_JS, RAW_TCP_JS, UDP_JS, VIP4, VIP6, rs4, rs6 } from './nft-topology.js';
+import { FETCH_JS, HOLD_JS, RAW_TCP_JS, UDP_JS, VIP4, VIP6, rs4, rs6, counts, type Reply } from './nft-topology.js';
 
 const isRoot = process.getuid?.() === 0;
 if (!isRoot) console.log('skipping nft DR bypass tests: they need root (network namespaces, nftables)');
@@ -27,13 +27,6 @@ function specs(over: { weights?: number[]; dests?: number[] } = {}): ServiceSpec
     { key: tcp(VIP6, 80), scheduler: 'rr', dests: [1, 2, 3].map((i) => dest(rs6(i), 80, 1)) },
   ];
 }
-
-type Reply = { rs?: string; client?: string; error?: string; len?: number; localPort?: number };
-const counts = (rs: Reply[]): Record<string, number> => {
-  const c: Record<string, number> = {};
-  for (const r of rs) c[r.rs ?? r.error ?? '?'] = (c[r.rs ?? r.error ?? '?'] ?? 0) + 1;
-  return c;
-};
 
 /** Client script: downloads URL, prints the byte count. */
 const SIZE_JS = `require('http').get(process.argv[1], (r) => { let n = 0; r.on('data', (d) => n += d.length); r.on('end', () => console.log(n)); }).on('error', (e) => { console.log(-1); });`;

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { BYPASS_CLIENT4, DrBypassTopology } from './nft-dr-topology.js';
-import { FETCH_JS, HOLD_JS, lvsadmRows, VIP4, rs4 } from './nft-topology.js';
+import { FETCH_JS, HOLD_JS, lvsadmRows, VIP4, rs4, counts, type Reply } from './nft-topology.js';
 import { stopDaemon } from './nft-engine-lab.js';
 import { NsLvsd } from './ns-lvsd.js';
 import { sendIcmpError } from './nft-dr-icmp-tools.js';
@@ -21,13 +21,6 @@ const SCRAPE_JS = `fetch(process.argv[1]).then((r) => r.text()).then((t) => cons
 const isRoot = process.getuid?.() === 0;
 if (!isRoot) console.log('skipping nft DR daemon netns test: it needs root (network namespaces, nftables)');
 const d = isRoot ? describe : describe.skip;
-
-type Reply = { rs?: string; client?: string; error?: string; localPort?: number };
-const counts = (rs: Reply[]): Record<string, number> => {
-  const c: Record<string, number> = {};
-  for (const r of rs) c[r.rs ?? r.error ?? '?'] = (c[r.rs ?? r.error ?? '?'] ?? 0) + 1;
-  return c;
-};
 
 function configText(sock: string, weights: number[]): string {
   return [

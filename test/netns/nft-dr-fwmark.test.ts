@@ -7,7 +7,7 @@ import { type DestSpec, type IpvsTable, type ServiceSpec } from '../../src/ipvs/
 import { NftEngine, servicesFromTable } from '../../src/forward/nft/index.js';
 import { until } from './nft-dr-icmp-tools.js';
 import { BYPASS_CLIENT4, BYPASS_CLIENT6, DrBypassTopology } from './nft-dr-topology.js';
-import { FETCH_JS, HOLD_JS, UDP_JS, VIP4, VIP6, rs4, rs6 } from './nft-topology.js';
+import { FETCH_JS, HOLD_JS, UDP_JS, VIP4, VIP6, rs4, rs6, counts, type Reply } from './nft-topology.js';
 import { startEngine, stopEngine, tableWith } from './nft-engine-lab.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -32,13 +32,6 @@ table inet op {
     ip6 daddr ${VIP6} tcp dport { 80, 8080 } meta mark set 8
   }
 }`;
-
-type Reply = { rs?: string; client?: string; error?: string; localPort?: number };
-const counts = (rs: Reply[]): Record<string, number> => {
-  const c: Record<string, number> = {};
-  for (const r of rs) c[r.rs ?? r.error ?? '?'] = (c[r.rs ?? r.error ?? '?'] ?? 0) + 1;
-  return c;
-};
 
 d('nft engine: fwmark DR services with replies that bypass the director', () => {
   const topo = new DrBypassTopology();

@@ -12,7 +12,7 @@ import { NftEngine, servicesFromTable } from '../../src/forward/nft/index.js';
 import { drLocalCounters } from '../../src/forward/nft/dr-local.js';
 import { CommandRunner } from '../../src/forward/nft/commands.js';
 import { BYPASS_CLIENT4, BYPASS_CLIENT6, BYPASS_DIRECTOR4, BYPASS_DIRECTOR6, DrBypassTopology } from './nft-dr-topology.js';
-import { FETCH_JS, UDP_JS, VIP4, VIP6, rs4, rs6 } from './nft-topology.js';
+import { FETCH_JS, UDP_JS, VIP4, VIP6, rs4, rs6, counts, type Reply } from './nft-topology.js';
 import { startEngine, stopDaemon, stopEngine, tableWith } from './nft-engine-lab.js';
 import { NsLvsd } from './ns-lvsd.js';
 
@@ -35,13 +35,6 @@ table inet op {
     ip daddr ${VIP4} tcp dport 8080 meta mark set 7
   }
 }`;
-
-type Reply = { rs?: string; client?: string; error?: string };
-const counts = (rs: Reply[]): Record<string, number> => {
-  const c: Record<string, number> = {};
-  for (const r of rs) c[r.rs ?? r.error ?? '?'] = (c[r.rs ?? r.error ?? '?'] ?? 0) + 1;
-  return c;
-};
 
 d('nft engine: DR to a VIP the director holds', () => {
   const topo = new DrBypassTopology();

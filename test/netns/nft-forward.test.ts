@@ -3,9 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type IpvsTable, type ServiceSpec, type DestSpec } from '../../src/ipvs/index.js';
 import { NftEngine, servicesFromTable } from '../../src/forward/nft/index.js';
-import {
-  CLIENT4, DIRECTOR4, FETCH_JS, HOLD_JS, Topology, UDP_JS, VIP4, VIP6, rs4, rs6,
-} from './nft-topology.js';
+import { CLIENT4, DIRECTOR4, FETCH_JS, HOLD_JS, Topology, UDP_JS, VIP4, VIP6, rs4, rs6, counts, type Reply } from './nft-topology.js';
 import { startEngine, stopEngine, tableWith } from './nft-engine-lab.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -34,13 +32,6 @@ function specs(over: { natWeights?: number[]; natDests?: number[] } = {}): Servi
     { key: tcp(VIP6, 80), scheduler: 'rr', dests: [1, 2, 3].map((i) => dest(rs6(i), 80, 'DR')) },
   ];
 }
-
-type Reply = { rs?: string; client?: string; error?: string; len?: number };
-const counts = (rs: Reply[]): Record<string, number> => {
-  const c: Record<string, number> = {};
-  for (const r of rs) c[r.rs ?? r.error ?? '?'] = (c[r.rs ?? r.error ?? '?'] ?? 0) + 1;
-  return c;
-};
 
 d('nft engine in namespaces', () => {
   const topo = new Topology();

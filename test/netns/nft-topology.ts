@@ -142,6 +142,16 @@ export class Topology extends NamespaceLab {
 }
 
 /** Client script: N fresh HTTP connections in sequence to URL; prints the JSON bodies. */
+/** What FETCH_JS/HOLD_JS print per request: the real server that answered and the client it saw. */
+export type Reply = { rs?: string; client?: string; error?: string; len?: number; localPort?: number };
+
+/** Replies per real server (or per error). */
+export function counts(rs: readonly Reply[]): Record<string, number> {
+  const c: Record<string, number> = {};
+  for (const r of rs) c[r.rs ?? r.error ?? '?'] = (c[r.rs ?? r.error ?? '?'] ?? 0) + 1;
+  return c;
+}
+
 export const FETCH_JS = `
 const http = require('http');
 const [url, n] = [process.argv[1], Number(process.argv[2])];

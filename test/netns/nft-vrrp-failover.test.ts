@@ -9,14 +9,13 @@ import { spawnSync } from 'node:child_process';
 import { hasArping, isRoot, nsExec, sleep } from '../vrrp/netns-helpers.js';
 import { directorConf } from './director-conf.js';
 import { BACK, LvsdPair, type Director } from './lvsd-pair.js';
-import { FETCH_JS, SERVER_JS } from './nft-topology.js';
+import { FETCH_JS, SERVER_JS, type Reply } from './nft-topology.js';
 
 if (!isRoot) console.log('test/netns/nft-vrrp-failover: skipped, needs root for network namespaces, nftables and raw sockets');
 if (isRoot && !hasArping) console.log('test/netns/nft-vrrp-failover: skipped, the client follows the VIP by gratuitous ARP: install iputils-arping');
 const d = isRoot && hasArping ? describe : describe.skip;
 
 const VIP = '192.0.2.100';
-type Reply = { rs?: string; client?: string; error?: string };
 
 const conf = directorConf({ vrid: 52, vips: [`${VIP}/24`], service: VIP, method: 'FULLNAT', rsPort: 8080, engine: 'nft' });
 
