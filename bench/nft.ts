@@ -310,9 +310,21 @@ async function tearDown(lvsd: ChildProcess | null, nginx: ChildProcess | null, t
   rmSync(dir, { recursive: true, force: true });
 }
 
-async function drBench(): Promise<void> {
-  const topo = new DrBypassTopology();
-  const dir = mkdtempSync(join(os.tmpdir(), 'lvsd-bench-nft-dr-'));
+interface Lab {
+  readonly director: string;
+  readonly rs: readonly string[];
+  create(): Promise<void>;
+  destroy(): void;
+}
+interface Running {
+  lvsd: ChildProcess;
+  nginx: ChildProcess;
+  sock: string;
+}
+
+/** Creates the lab, starts nginx on its first real server and lvsd with `config(sock)`, runs `body`, tears all down. */
+async function withLab(topo: Lab, prefix: string, config: (sock: string) => string, body: (r: Running) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(os.tmpdir(), prefix));
   let lvsd: ChildProcess | null = null;
   let nginx: ChildProcess | null = null;
   try {
@@ -320,7 +332,16 @@ async function drBench(): Promise<void> {
     nginx = await startNginx(topo.rs[0], dir);
     const conf = join(dir, 'lvsd.conf');
     const sock = join(dir, 'control.sock');
-    writeFileSync(conf, `lvsd_defs {
+    writeFileSync(conf, config(sock));
+    lvsd = await startLvsd(topo, conf, sock);
+    await body({ lvsd, nginx, sock });
+  } finally {
+    await tearDown(lvsd, nginx, topo, dir);
+  }
+}
+
+async function drBench(): Promise<void> {
+  const config = (sock: string): string => `lvsd_defs {
     engine nft
     control_socket ${sock}
     drain_timeout 0
@@ -333,8 +354,9 @@ virtual_server ${VIP4} ${NGINX_PORT} {
         weight 1
     }
 }
-`);
-    lvsd = await startLvsd(topo, conf, sock);
+`;
+  const topo = new DrBypassTopology();
+  await withLab(topo, 'lvsd-bench-nft-dr-', config, async ({ sock }) => {
     console.log('DR, replies bypassing the director (client -> router -> director -> real server; real server -> router -> client):');
     for (const r of ROWS) {
       const [d, n] = [await wrk(topo, `http://${rs4(1)}:${NGINX_PORT}${r.path}`, r.extra), await wrk(topo, `http://${VIP4}:${NGINX_PORT}${r.path}`, r.extra)];
@@ -345,9 +367,7 @@ virtual_server ${VIP4} ${NGINX_PORT} {
     // server without a pick: Conns (picks) below is how many of the new connections lvsd scheduled.
     const stats = lvsadmStats(sock);
     console.log(`lvsadm -L -n --stats after the DR runs (InPkts/InBytes only: replies bypass the director):\n${stats.trimEnd()}`);
-  } finally {
-    await tearDown(lvsd, nginx, topo, dir);
-  }
+  });
 }
 
 export default async (): Promise<void> => {
@@ -356,31 +376,23 @@ export default async (): Promise<void> => {
     return;
   }
   const topo = new Topology();
-  const dir = mkdtempSync(join(os.tmpdir(), 'lvsd-bench-nft-'));
-  let lvsd: ChildProcess | null = null;
-  let nginx: ChildProcess | null = null;
   try {
-    await topo.create();
-    nginx = await startNginx(topo.rs[0], dir);
-    const conf = join(dir, 'lvsd.conf');
-    const sock = join(dir, 'control.sock');
-    writeFileSync(conf, config(sock));
-    lvsd = await startLvsd(topo, conf, sock);
-    watched = lvsd.pid;
-    server = nginx.pid;
-    const urls: Record<PathName, string> = { direct: `http://${rs4(1)}:${NGINX_PORT}`, nft: `http://${VIP4}:8000`, proxy: `http://${DIRECTOR4_CLIENT}:8500` };
-    console.log(`nginx on one real server; lvsd in the director namespace; proxy workers: one per core (${os.availableParallelism()}); wrk -t2 -c${CONNS} from the client namespace`);
-    if (PARTS.has('keepalive')) {
-      const [d, n, p] = [await wrk(topo, urls.direct + KEEPALIVE.path, []), await wrk(topo, urls.nft + KEEPALIVE.path, []), await wrk(topo, urls.proxy + KEEPALIVE.path, [])];
-      console.log(`${KEEPALIVE.name.padEnd(38)} direct ${fmt(d.rps, 1).padStart(9)}  nft ${fmt(n.rps, 1).padStart(9)}  proxy ${fmt(p.rps, 1).padStart(9)}  nft/direct ${fmt(n.rps / d.rps)}  nft/proxy ${fmt(n.rps / p.rps)}`);
-    }
-    if (PARTS.has('rounds')) await rounds(topo, urls);
-    const stats = lvsadmStats(sock);
-    console.log(`lvsadm -L -n --stats after the runs (Conns = flows lvsd picked):\n${stats.trimEnd()}`);
+    await withLab(topo, 'lvsd-bench-nft-', config, async ({ lvsd, nginx, sock }) => {
+      watched = lvsd.pid;
+      server = nginx.pid;
+      const urls: Record<PathName, string> = { direct: `http://${rs4(1)}:${NGINX_PORT}`, nft: `http://${VIP4}:8000`, proxy: `http://${DIRECTOR4_CLIENT}:8500` };
+      console.log(`nginx on one real server; lvsd in the director namespace; proxy workers: one per core (${os.availableParallelism()}); wrk -t2 -c${CONNS} from the client namespace`);
+      if (PARTS.has('keepalive')) {
+        const [d, n, p] = [await wrk(topo, urls.direct + KEEPALIVE.path, []), await wrk(topo, urls.nft + KEEPALIVE.path, []), await wrk(topo, urls.proxy + KEEPALIVE.path, [])];
+        console.log(`${KEEPALIVE.name.padEnd(38)} direct ${fmt(d.rps, 1).padStart(9)}  nft ${fmt(n.rps, 1).padStart(9)}  proxy ${fmt(p.rps, 1).padStart(9)}  nft/direct ${fmt(n.rps / d.rps)}  nft/proxy ${fmt(n.rps / p.rps)}`);
+      }
+      if (PARTS.has('rounds')) await rounds(topo, urls);
+      const stats = lvsadmStats(sock);
+      console.log(`lvsadm -L -n --stats after the runs (Conns = flows lvsd picked):\n${stats.trimEnd()}`);
+    });
   } finally {
     watched = undefined;
     server = undefined;
-    await tearDown(lvsd, nginx, topo, dir);
   }
   if (PARTS.has('dr')) await drBench();
 };
